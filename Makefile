@@ -1,0 +1,48 @@
+# The two commands a newcomer needs: `make demo` and `make test`. Everything else is optional.
+# Only Python 3.11+ and make are assumed: uv is bootstrapped into .uv/, the project into .venv/.
+
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+UV := .uv/bin/uv
+RUN := $(UV) run --frozen
+export UV_PROJECT_ENVIRONMENT := .venv
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: install demo test lint format bench clean
+
+$(UV):
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
+	$(PYTHON) -m venv .uv
+	.uv/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+.venv/.installed: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+install: .venv/.installed
+
+## demo: start PostgreSQL, simulate 90 days of GCX data and print a summary
+demo: install
+	$(RUN) gcx db start
+	$(RUN) gcx simulate --days 90 --seed 7 --bad-rate 0.01
+	$(RUN) gcx summary
+
+## test: the whole test suite against a throwaway embedded PostgreSQL
+test: install
+	$(RUN) pytest
+
+lint: install
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+
+format: install
+	$(RUN) ruff check --fix .
+	$(RUN) ruff format .
+
+## bench: throughput figures, appended to bench/RESULTS.md
+bench: install
+	$(RUN) python -m bench
+
+clean:
+	-$(RUN) gcx db stop
+	rm -rf .gcx .venv .uv

@@ -1,0 +1,3 @@
+from gcx.cli import app
+
+app()

@@ -1,0 +1,53 @@
+"""The `gcx` command: one entry point for every platform operation (`gcx --help`)."""
+
+from typing import Annotated
+
+import typer
+
+from gcx import database
+
+app = typer.Typer(no_args_is_help=True, help="GCX data platform.")
+db_app = typer.Typer(no_args_is_help=True, help="The platform's PostgreSQL server.")
+import_app = typer.Typer(no_args_is_help=True, help="Load your own data into the exchange source.")
+app.add_typer(db_app, name="db")
+app.add_typer(import_app, name="import")
+
+
+@db_app.command("start")
+def db_start() -> None:
+    """Start the embedded server (if not running) and create the platform's databases."""
+    database.ensure_databases()
+    typer.echo(f"PostgreSQL is up: {database.server_url()}")
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the embedded server."""
+    stopped = database.stop_embedded()
+    typer.echo("PostgreSQL stopped" if stopped else "PostgreSQL was not running")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Say whether the server is running, and where."""
+    s = database.status()
+    kind = "embedded" if s.embedded else "external"
+    if s.running:
+        pid = f", pid {s.pid}" if s.pid else ""
+        typer.echo(f"{kind} PostgreSQL running{pid}: {s.url}")
+    else:
+        typer.echo(f"{kind} PostgreSQL not running" + (f" (data in {s.data_dir})" if s.data_dir else ""))
+        raise typer.Exit(code=1)
+
+
+@db_app.command("url")
+def db_url(
+    name: Annotated[
+        str, typer.Option("--database", "-d", help="exchange, warehouse, dagster or mlflow")
+    ] = "warehouse",
+) -> None:
+    """Print a connection URL that psql and psycopg accept, e.g. psql "$(gcx db url -d exchange)"."""
+    if name not in database.DATABASES:
+        raise typer.BadParameter(f"expected one of {', '.join(database.DATABASES)}", param_hint="--database")
+    database.ensure_databases()
+    typer.echo(database.database_url(name))
