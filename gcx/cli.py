@@ -1,5 +1,6 @@
 """The `gcx` command: one entry point for every platform operation (`gcx --help`)."""
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -51,3 +52,27 @@ def db_url(
         raise typer.BadParameter(f"expected one of {', '.join(database.DATABASES)}", param_hint="--database")
     database.ensure_databases()
     typer.echo(database.database_url(name))
+
+
+@import_app.command("trades")
+def import_trades(
+    file: Annotated[Path, typer.Argument(help="CSV or Parquet file in the trade file schema (see README)")],
+    venue: Annotated[str, typer.Option(help="Venue that new symbols are listed under")] = "external",
+) -> None:
+    """Load a file of trades into the exchange source, all or nothing; re-importing adds nothing."""
+    from gcx.importer import ImportRefused
+    from gcx.importer import import_trades as run_import
+
+    try:
+        result = run_import(file, venue=venue)
+    except ImportRefused as refused:
+        typer.echo(str(refused), err=True)
+        raise typer.Exit(code=1) from refused
+    typer.echo(
+        f"{file.name}: {result.rows_in_file} rows, {result.trades_added} trades added, "
+        f"{result.trades_already_present} already present"
+    )
+    if result.instruments_added:
+        typer.echo(f"new {venue} instruments: {', '.join(result.instruments_added)}")
+    if result.timestamps_truncated_to_us:
+        typer.echo(f"note: {result.timestamps_truncated_to_us} timestamps had nanoseconds; stored to the microsecond")

@@ -48,3 +48,17 @@ def reference_data() -> Path:
     if not REFERENCE_DATA.is_dir():
         pytest.skip(f"reference data not found at {REFERENCE_DATA}")
     return REFERENCE_DATA
+
+
+@pytest.fixture
+def empty_exchange(settings: Settings) -> Settings:
+    """The exchange source database with its schema and no rows (tests in one session share it)."""
+    from gcx import exchange_source
+
+    with database.connect("exchange") as conn:
+        exchange_source.ensure_schema(conn)
+        tables = [
+            row[0] for row in conn.execute("select tablename from pg_tables where schemaname = 'public'")
+        ]
+        conn.execute(f"truncate {', '.join(tables)} restart identity cascade")
+    return settings

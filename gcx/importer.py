@@ -1,0 +1,300 @@
+"""Bring your own trades: load a CSV or Parquet file of trades into the exchange source.
+
+The file schema (documented in the README, "Bring your own data"):
+
+    trade_id      text, unique within the venue              required
+    symbol        text                                        required
+    executed_at   ISO-8601 with a UTC offset, or integer      required
+                  nanoseconds since the epoch (UTC)
+    price         positive number, the venue's price unit     required
+    quantity      positive number, the venue's quantity unit  required
+    buyer_member_id, seller_member_id   text                  optional
+    aggressor_side  buy | sell | empty                        optional
+
+A file is checked as a whole before anything is written, and loaded in one transaction: a
+malformed file is refused with the rows and columns at fault, and nothing of it is half-loaded.
+Re-importing a file adds nothing; a trade_id already loaded with different values is refused.
+Symbols not yet known become instruments of the importing venue.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from fractions import Fraction
+from math import gcd
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from gcx import database, exchange_source
+
+REQUIRED_COLUMNS = ("trade_id", "symbol", "executed_at", "price", "quantity")
+OPTIONAL_COLUMNS = ("buyer_member_id", "seller_member_id", "aggressor_side")
+AGGRESSOR_SIDES = {"buy", "sell"}
+EARLIEST_TRADE = pd.Timestamp("1990-01-01", tz="UTC")
+MAX_PRICE = 1e9
+MAX_ERRORS_SHOWN = 20
+
+
+class ImportRefused(ValueError):
+    """The file is malformed; `errors` names each row and column at fault."""
+
+    def __init__(self, path: Path, errors: list[str], total: int | None = None):
+        self.errors = errors
+        total = total if total is not None else len(errors)
+        more = f"\n  ... and {total - len(errors)} more" if total > len(errors) else ""
+        super().__init__(
+            f"{path.name} refused, nothing was loaded ({total} problem(s)):\n  " + "\n  ".join(errors) + more
+        )
+
+
+@dataclass
+class ImportResult:
+    rows_in_file: int
+    trades_added: int
+    trades_already_present: int
+    instruments_added: list[str] = field(default_factory=list)
+    timestamps_truncated_to_us: int = 0
+
+
+def import_trades(path: Path, venue: str = "external") -> ImportResult:
+    """Validate `path` and load its trades into the exchange source, all or nothing."""
+    frame = _read(path)
+    trades, truncated = _validate(frame, path)
+    database.ensure_databases()
+    with database.connect("exchange") as conn:
+        exchange_source.ensure_schema(conn)
+        return _load(conn, trades, venue, path, truncated)
+
+
+def _read(path: Path) -> pd.DataFrame:
+    """Every column as text (Parquet timestamps kept as instants), so validation sees what was written."""
+    if not path.is_file():
+        raise ImportRefused(path, [f"no such file: {path}"])
+    if path.suffix.lower() == ".parquet":
+        table = pq.read_table(path)
+        frame = table.to_pandas()
+        for name in frame.columns:
+            if name == "executed_at" and pd.api.types.is_datetime64_any_dtype(frame[name]):
+                if frame[name].dt.tz is None:
+                    raise ImportRefused(
+                        path, ["column 'executed_at': Parquet timestamp has no time zone; write it as UTC"]
+                    )
+                frame[name] = (
+                    frame[name].dt.tz_convert("UTC").map(lambda t: t.isoformat() if pd.notna(t) else "")
+                )
+            else:
+                frame[name] = frame[name].map(
+                    lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+                )
+        return frame
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ImportRefused(path, [f"not UTF-8 text (byte {exc.start}): {exc.reason}"]) from exc
+    except pd.errors.ParserError as exc:
+        raise ImportRefused(path, [f"not a well-formed CSV file: {exc}"]) from exc
+    except pd.errors.EmptyDataError as exc:
+        raise ImportRefused(path, ["the file is empty"]) from exc
+
+
+def _validate(frame: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, int]:
+    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    extra = [c for c in frame.columns if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+    if missing or extra:
+        problems = [f"missing column(s): {', '.join(missing)}"] if missing else []
+        problems += [f"unexpected column(s): {', '.join(extra)}"] if extra else []
+        expected = ", ".join(REQUIRED_COLUMNS) + " [, " + ", ".join(OPTIONAL_COLUMNS) + "]"
+        raise ImportRefused(path, [*problems, f"expected columns: {expected}"])
+    if frame.empty:
+        raise ImportRefused(path, ["the file has a header but no trades"])
+    for column in OPTIONAL_COLUMNS:
+        if column not in frame.columns:
+            frame[column] = ""
+    frame = frame.apply(lambda col: col.str.strip())
+
+    errors: list[tuple[int, str]] = []
+
+    def flag(mask: pd.Series, column: str, why: str) -> None:
+        for index in np.flatnonzero(mask.to_numpy()):
+            errors.append(
+                (int(index), f"row {index + 1}, column '{column}': {why} (got {frame[column].iat[index]!r})")
+            )
+
+    flag(frame.trade_id == "", "trade_id", "is empty")
+    duplicated = frame.trade_id.duplicated(keep="first") & (frame.trade_id != "")
+    flag(duplicated, "trade_id", "appears more than once in the file")
+    flag(
+        (frame.symbol == "") | frame.symbol.str.contains(r"\s") | (frame.symbol.str.len() > 32),
+        "symbol",
+        "must be 1-32 characters without spaces",
+    )
+
+    executed_at, truncated = _parse_instants(frame.executed_at)
+    latest = pd.Timestamp(datetime.now(UTC) + timedelta(days=1))
+    flag(executed_at.isna(), "executed_at", "is not ISO-8601 with a UTC offset nor integer nanoseconds")
+    flag(
+        executed_at.notna() & ((executed_at < EARLIEST_TRADE) | (executed_at > latest)),
+        "executed_at",
+        f"is outside {EARLIEST_TRADE.date()} .. tomorrow",
+    )
+
+    for column in ("price", "quantity"):
+        flag(frame[column].str.contains(r"\.\d{5,}$"), column, "has more than 4 decimal places")
+        numbers = pd.to_numeric(frame[column], errors="coerce")
+        flag(numbers.isna() | ~np.isfinite(numbers.fillna(0)), column, "is not a finite number")
+        flag(numbers.notna() & (numbers <= 0), column, "must be positive")
+        flag(numbers.notna() & (numbers >= MAX_PRICE), column, f"is implausibly large (>= {MAX_PRICE:g})")
+        frame[column] = numbers
+    flag(~frame.aggressor_side.isin(AGGRESSOR_SIDES | {""}), "aggressor_side", "must be buy, sell or empty")
+
+    if errors:
+        errors.sort()
+        raise ImportRefused(path, [message for _, message in errors[:MAX_ERRORS_SHOWN]], total=len(errors))
+    # floor, not round: a trade at 59.9999996 s must stay in its minute
+    frame["executed_at"] = executed_at.dt.floor("us")
+    return frame, truncated
+
+
+def _parse_instants(text: pd.Series) -> tuple[pd.Series, int]:
+    """UTC instants from ISO-8601-with-offset or integer-ns text; NaT where neither (or no offset).
+
+    PostgreSQL keeps microseconds, so the count of values with finer digits is returned to be reported.
+    """
+    is_integer = text.str.fullmatch(r"-?\d{1,19}")
+    parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
+    if is_integer.any():
+        ns = pd.to_numeric(text[is_integer], errors="coerce")
+        parsed[is_integer] = pd.to_datetime(ns, unit="ns", utc=True)
+    iso = text[~is_integer]
+    has_offset = iso.str.contains(r"(?:[+-]\d{2}:?\d{2}|Z)$", regex=True)
+    if has_offset.any():
+        parsed[iso.index[has_offset]] = pd.to_datetime(
+            iso[has_offset], utc=True, errors="coerce", format="ISO8601"
+        )
+    truncated = int((parsed.dropna().astype("int64") % 1000 != 0).sum())
+    return parsed, truncated
+
+
+def _grid_step(values: pd.Series) -> float:
+    """The coarsest step every value is a multiple of (at 4 decimals): the inferred tick or lot size."""
+    step = 0
+    for value in values.drop_duplicates():
+        step = gcd(step, round(Fraction(str(value)) * 10_000))
+        if step == 1:
+            break
+    return float(Decimal(step) / 10_000)
+
+
+def _load(conn, trades: pd.DataFrame, venue: str, path: Path, truncated: int) -> ImportResult:
+    conn.execute(
+        """
+        create temporary table incoming (
+            row_number integer, trade_id text, symbol text, executed_at timestamptz,
+            price_ghs_per_t numeric, quantity_t numeric, buyer_member_id text,
+            seller_member_id text, aggressor_side text, updated_at timestamptz
+        ) on commit drop
+        """
+    )
+    # Instrument ids are assigned here, so serialise concurrent imports on the instruments table.
+    conn.execute("lock table instruments in share row exclusive mode")
+    known = {row[0] for row in conn.execute("select symbol from instruments")}
+    new_symbols = sorted(set(trades.symbol) - known)
+    if new_symbols:
+        next_id = conn.execute("select coalesce(max(instrument_id), 0) + 1 from instruments").fetchone()[0]
+        first_day = trades.groupby("symbol").executed_at.min()
+        with conn.cursor().copy(
+            "copy instruments (instrument_id, symbol, venue, tick_size_ghs, lot_size_t, listed_on) from stdin"
+        ) as copy:
+            for offset, symbol in enumerate(new_symbols):
+                of_symbol = trades[trades.symbol == symbol]
+                copy.write_row(
+                    (
+                        next_id + offset,
+                        symbol,
+                        venue,
+                        _grid_step(of_symbol.price),
+                        _grid_step(of_symbol.quantity),
+                        first_day[symbol].date(),
+                    )
+                )
+
+    columns = [
+        "row_number",
+        "trade_id",
+        "symbol",
+        "executed_at",
+        "price_ghs_per_t",
+        "quantity_t",
+        "buyer_member_id",
+        "seller_member_id",
+        "aggressor_side",
+        "updated_at",
+    ]
+    now = datetime.now(UTC)
+    buffer = io.StringIO()
+    for number, row in enumerate(trades.itertuples(index=False), start=1):
+        values = (
+            number,
+            row.trade_id,
+            row.symbol,
+            row.executed_at.isoformat(),
+            repr(row.price),
+            repr(row.quantity),
+            row.buyer_member_id,
+            row.seller_member_id,
+            row.aggressor_side,
+            now.isoformat(),
+        )
+        buffer.write("\t".join(_copy_text(v) for v in values) + "\n")
+    with conn.cursor().copy(f"copy incoming ({', '.join(columns)}) from stdin") as copy:
+        copy.write(buffer.getvalue())
+
+    conflicts = conn.execute(
+        """
+        select i.row_number, i.trade_id from incoming i join trades t using (trade_id)
+        where (t.instrument_id, t.executed_at, t.price_ghs_per_t, t.quantity_t)
+              is distinct from ((select instrument_id from instruments where symbol = i.symbol),
+                                i.executed_at, i.price_ghs_per_t, i.quantity_t)
+        order by i.row_number limit %s
+        """,
+        (MAX_ERRORS_SHOWN,),
+    ).fetchall()
+    if conflicts:
+        raise ImportRefused(
+            path,
+            [
+                f"row {n}, column 'trade_id': {tid!r} is already loaded with different values"
+                for n, tid in conflicts
+            ],
+        )
+    added = conn.execute(
+        """
+        insert into trades (trade_id, instrument_id, executed_at, price_ghs_per_t, quantity_t,
+                            buyer_member_id, seller_member_id, aggressor_side, updated_at)
+        select i.trade_id, s.instrument_id, i.executed_at, i.price_ghs_per_t, i.quantity_t,
+               i.buyer_member_id, i.seller_member_id, i.aggressor_side, i.updated_at
+        from incoming i join instruments s using (symbol)
+        order by i.row_number
+        on conflict (trade_id) do nothing
+        """
+    ).rowcount
+    return ImportResult(
+        rows_in_file=len(trades),
+        trades_added=added,
+        trades_already_present=len(trades) - added,
+        instruments_added=new_symbols,
+        timestamps_truncated_to_us=truncated if added else 0,
+    )
+
+
+def _copy_text(value) -> str:
+    """A value in COPY's text format: empty optional text becomes NULL."""
+    if value is None or value == "":
+        return r"\N"
+    return str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
