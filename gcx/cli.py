@@ -1,5 +1,6 @@
 """The `gcx` command: one entry point for every platform operation (`gcx --help`)."""
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -76,3 +77,46 @@ def import_trades(
         typer.echo(f"new {venue} instruments: {', '.join(result.instruments_added)}")
     if result.timestamps_truncated_to_us:
         typer.echo(f"note: {result.timestamps_truncated_to_us} timestamps had nanoseconds; stored to the microsecond")
+
+
+@app.command("simulate")
+def simulate(
+    days: Annotated[int, typer.Option(help="Calendar days to simulate.", min=1)] = 90,
+    start: Annotated[
+        datetime,
+        typer.Option(
+            formats=["%Y-%m-%d"], show_default="2024-01-01", help="First simulated day (2023-2028)."
+        ),
+    ] = datetime(2024, 1, 1),
+    seed: Annotated[
+        int | None, typer.Option(help="Random seed (batch default 7, live default random).")
+    ] = None,
+    scale: Annotated[
+        float, typer.Option(help="1 = real GCX size (tens of trades a day), 1000 = stress.")
+    ] = 1.0,
+    bad_rate: Annotated[float, typer.Option(help="Share of records given a fault, logged in truth/.")] = 0.0,
+    live: Annotated[
+        bool, typer.Option("--live", help="Trade in real time after the history instead.")
+    ] = False,
+    trades_per_second: Annotated[float, typer.Option(help="Live: average trade rate.")] = 1.0,
+    duration: Annotated[float | None, typer.Option(help="Live: stop after this many seconds.")] = None,
+) -> None:
+    """Write a fresh simulated GCX world, or (--live) keep trading in real time.
+
+    Batch mode REPLACES the previous simulated world: it truncates every exchange table and clears <GCX_HOME>/landing and <GCX_HOME>/truth before writing.
+
+    Live mode appends orders, trades, settlements and feed messages (NOTIFY gcx_feed) and never truncates; Ctrl-C stops it.
+    """
+    from gcx import simulator
+
+    if live:
+        typer.echo("Live trading (appending to the exchange database, publishing on gcx_feed); Ctrl-C stops.")
+        summary = simulator.run_live(trades_per_second, duration, seed, bad_rate)
+        typer.echo(
+            f"Stopped after {summary.elapsed_s:.1f} s: {summary.trades} trades, {summary.orders} orders, "
+            f"{summary.messages} feed messages ({summary.bad_messages} malformed)"
+        )
+        return
+    typer.echo("Replacing the simulated world: truncating exchange tables, clearing landing/ and truth/ ...")
+    summary = simulator.simulate(start.date(), days, 7 if seed is None else seed, scale, bad_rate)
+    typer.echo("\n".join(summary.lines()))
