@@ -1,0 +1,203 @@
+"""Loading a lake partition into the warehouse's raw schema: valid rows to raw, the others to quarantine.
+
+A partition is loaded in one transaction: its earlier rows are deleted from ``raw.<table>`` and
+``raw.quarantine``, the lake file is validated batch by batch, valid rows are COPYed to raw and
+the others to the quarantine with their reasons, and ``raw.ingestion_log`` records the counts.
+Loading twice gives the same result as loading once, and a failed load leaves the previous one in
+place. An advisory lock per (table, partition) serialises two runs of the same partition.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import psycopg
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+from psycopg import sql
+
+from gcx_pipelines.defs.ingestion import lake
+from gcx_pipelines.defs.ingestion.datasets import Dataset
+from gcx_pipelines.defs.ingestion.extract import LINE
+from gcx_pipelines.defs.ingestion.validate import READ_ERROR, SOURCE_ROW, Reference, find_duplicates, validate
+
+RAW_SCHEMA_SQL = Path(__file__).with_name("raw_schema.sql")
+RAW_SCHEMA_LOCK = 4_237_001
+"""Advisory lock id held while creating the raw schema (concurrent CREATE IF NOT EXISTS can collide)."""
+LINEAGE_COLUMNS = ("_partition_date", "_lake_file", "_source_row")
+QUARANTINE_COLUMNS = (
+    "source",
+    "dataset",
+    "partition_date",
+    "source_file",
+    "source_row",
+    "record_key",
+    "reason",
+    "record",
+)
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """The counts of one partition's load, as written to raw.ingestion_log."""
+
+    source_rows: int
+    lake_rows: int
+    raw_rows: int
+    quarantined_rows: int
+    lake_file: str
+    """Relative to the lake."""
+
+
+def ensure_raw_schema(conn: psycopg.Connection) -> None:
+    """Create the raw schema's tables that do not exist yet (raw_schema.sql is idempotent)."""
+    with conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(%s)", (RAW_SCHEMA_LOCK,))
+        conn.execute(RAW_SCHEMA_SQL.read_text())
+
+
+def load_partition(
+    conn: psycopg.Connection, dataset: Dataset, day: date, lake_dir: Path, reference: Reference | None = None
+) -> LoadResult:
+    """Replace the partition `day` of `dataset` in raw and quarantine with the lake file's rows."""
+    path = lake.partition_path(lake_dir, dataset.source, dataset.name, day)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no lake file for {dataset.table} on {day}: {path} (materialize its bronze asset first)"
+        )
+    described = lake.describe(path)
+    lake_file = path.relative_to(lake_dir).as_posix()
+    # where a quarantined row can be found: the landing file for drops, the lake file for the exchange
+    source_file = described.origin if dataset.file_format else lake_file
+    duplicate_of = _duplicates(path, dataset)
+    raw_rows = quarantined_rows = 0
+    with conn.transaction():
+        conn.execute("set local time zone 'UTC'")
+        conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"raw.{dataset.table}/{day}",))
+        conn.execute(
+            sql.SQL("delete from raw.{} where _partition_date = %s").format(sql.Identifier(dataset.table)),
+            (day,),
+        )
+        conn.execute(
+            "delete from raw.quarantine where source = %s and dataset = %s and partition_date = %s",
+            (dataset.source, dataset.name, day),
+        )
+        for batch in lake.read_batches(path):
+            verdict = validate(
+                batch,
+                dataset.columns,
+                dataset.rules,
+                reference,
+                key=dataset.key,
+                duplicate_of=duplicate_of,
+                partition_day=day,
+            )
+            raw_rows += _copy_valid(conn, dataset, batch.filter(pa.array(verdict.valid)), day, lake_file)
+            quarantined_rows += _copy_quarantined(conn, dataset, batch, verdict.reasons, day, source_file)
+        result = LoadResult(
+            source_rows=described.source_rows,
+            lake_rows=described.rows,
+            raw_rows=raw_rows,
+            quarantined_rows=quarantined_rows,
+            lake_file=lake_file,
+        )
+        conn.execute(
+            """
+            insert into raw.ingestion_log
+                (source, dataset, partition_date, source_rows, lake_rows, raw_rows, quarantined_rows, lake_file)
+            values (%s, %s, %s, %s, %s, %s, %s, %s)
+            on conflict (source, dataset, partition_date) do update set
+                source_rows = excluded.source_rows, lake_rows = excluded.lake_rows,
+                raw_rows = excluded.raw_rows, quarantined_rows = excluded.quarantined_rows,
+                lake_file = excluded.lake_file, loaded_at = now()
+            """,
+            (
+                dataset.source,
+                dataset.name,
+                day,
+                result.source_rows,
+                result.lake_rows,
+                raw_rows,
+                quarantined_rows,
+                lake_file,
+            ),
+        )
+    return result
+
+
+def _duplicates(path: Path, dataset: Dataset) -> dict[int, int]:
+    """Later occurrences of a key anywhere in the partition (batches alone cannot see across batches)."""
+    columns = [dataset.key, SOURCE_ROW] + ([READ_ERROR] if dataset.file_format else [])
+    table = lake.read_columns(path, columns)
+    if table.num_rows == 0:
+        return {}
+    keys = pd.Series(table.column(dataset.key).cast(pa.string()).to_pandas(), dtype=object)
+    rows = pd.Series(table.column(SOURCE_ROW).to_numpy())
+    readable = (
+        pd.Series(np.asarray(table.column(READ_ERROR).is_null()))
+        if dataset.file_format
+        else pd.Series(True, index=rows.index)
+    )
+    return find_duplicates(keys, rows, readable)
+
+
+def _copy_valid(
+    conn: psycopg.Connection, dataset: Dataset, rows: pa.RecordBatch, day: date, lake_file: str
+) -> int:
+    """COPY valid rows into raw.<table>, with their lineage; file text is typed by PostgreSQL itself."""
+    if rows.num_rows == 0:
+        return 0
+    names = [column.name for column in dataset.columns]
+    table = pa.Table.from_batches([rows]).select(names)
+    table = table.append_column("_partition_date", pa.array([day] * rows.num_rows, pa.date32()))
+    table = table.append_column("_lake_file", pa.array([lake_file] * rows.num_rows, pa.string()))
+    table = table.append_column("_source_row", rows.column(SOURCE_ROW))
+    buffer = io.BytesIO()
+    pa_csv.write_csv(table, buffer, pa_csv.WriteOptions(include_header=False))
+    statement = sql.SQL("copy raw.{table} ({columns}) from stdin with (format csv)").format(
+        table=sql.Identifier(dataset.table),
+        columns=sql.SQL(", ").join(map(sql.Identifier, [*names, *LINEAGE_COLUMNS])),
+    )
+    with conn.cursor().copy(statement) as copy:
+        copy.write(buffer.getbuffer())
+    return rows.num_rows
+
+
+def _copy_quarantined(
+    conn: psycopg.Connection,
+    dataset: Dataset,
+    batch: pa.RecordBatch,
+    reasons: dict[int, str],
+    day: date,
+    source_file: str,
+) -> int:
+    """COPY the rows that failed into raw.quarantine, each with its reasons and the record as received."""
+    if not reasons:
+        return 0
+    indices = sorted(reasons)
+    failed = batch.take(pa.array(indices))
+    keys = pc.cast(failed.column(dataset.key), pa.string()).to_pylist()
+    source_rows = failed.column(SOURCE_ROW).to_pylist()
+    if LINE in failed.schema.names:
+        records = [line.decode("utf-8", "backslashreplace") for line in failed.column(LINE).to_pylist()]
+    else:
+        names = [column.name for column in dataset.columns]
+        records = [json.dumps(row, default=str) for row in failed.select(names).to_pylist()]
+    columns = sql.SQL(", ").join(map(sql.Identifier, QUARANTINE_COLUMNS))
+    with conn.cursor().copy(sql.SQL("copy raw.quarantine ({}) from stdin").format(columns)) as copy:
+        for index, key, source_row, record in zip(indices, keys, source_rows, records, strict=True):
+            row = (dataset.source, dataset.name, day, source_file, source_row, key, reasons[index], record)
+            copy.write_row(tuple(_without_nul(value) for value in row))
+    return len(indices)
+
+
+def _without_nul(value: object) -> object:
+    """PostgreSQL text cannot hold NUL: quarantined text shows it as the escape \\x00 instead."""
+    return value.replace("\x00", "\\x00") if isinstance(value, str) else value

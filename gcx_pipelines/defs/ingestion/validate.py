@@ -1,0 +1,385 @@
+"""Row validation: every dataset declares its rules (datasets.py) and this module applies them.
+
+A rule never stops a load. It marks the rows that break it with a reason a person can act on,
+``"<column>: must <rule> (got <value>)"``, and those rows go to ``raw.quarantine`` instead of raw.
+Every rule runs on every row, so a quarantined row lists all of its problems, not only the first.
+Checks are vectorised over a batch with pandas, so a million-row partition costs seconds, and only
+the failing rows are formatted one by one.
+
+Rows read from files arrive as text (what the file said); each column is parsed to its declared type
+here, strictly enough that PostgreSQL accepts every value that passes (a value PostgreSQL would
+refuse would otherwise fail the whole partition's COPY).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import psycopg
+import pyarrow as pa
+import pyarrow.compute as pc
+
+# Column types as Arrow types; each maps to one PostgreSQL type of the raw tables.
+TEXT = pa.string()
+SMALLINT = pa.int16()
+INTEGER = pa.int32()
+BIGINT = pa.int64()
+DOUBLE = pa.float64()
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+DATE = pa.date32()
+BOOLEAN = pa.bool_()
+
+
+def numeric(precision: int, scale: int) -> pa.Decimal128Type:
+    """PostgreSQL's numeric(precision, scale)."""
+    return pa.decimal128(precision, scale)
+
+
+READ_ERROR = "_read_error"
+"""Bronze column of file datasets: why a line could not be read as a record (null when it could)."""
+SOURCE_ROW = "_source_row"
+"""Bronze column: 1-based row of the partition's extract; for files, the physical line number."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """A source column, its type, and the rules a single value must follow."""
+
+    name: str
+    type: pa.DataType
+    required: bool = False
+    one_of: tuple[str, ...] = ()
+    gt: Any = None
+    ge: Any = None
+    lt: Any = None
+    le: Any = None
+    pattern: str | None = None
+    """A regular expression the whole value must match."""
+    known: str | None = None
+    """A kind of id the exchange source knows (see `Reference.ids`), e.g. "member"."""
+    not_after_next_day: bool = False
+    """A moment no later than the end of the day after the partition's day: records do not come
+    from the future (a year typed 2099 is caught even where no other column bounds it)."""
+
+
+@dataclass(frozen=True)
+class RowRule:
+    """A rule that needs more than one value: other columns, or what the exchange source knows.
+
+    The reason reads ``"<column>: must <must> (got <value of column>)"``; ``breaks`` returns True
+    where a row breaks the rule (rows with missing inputs should not break it: the column rules
+    report those).
+    """
+
+    column: str
+    must: str
+    breaks: Callable[[pd.DataFrame, Reference], pd.Series]
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What the exchange source knows, for checks that a row cannot make on its own.
+
+    ids: the known ids by kind ("member", "beneficial_owner", "instrument").
+    instruments: one row per instrument_id with `venue` and `delisted_on` (datetime64, NaT if listed).
+    sessions: one row per calendar day (index: datetime64 day) with `session_open_at` and
+        `session_close_at` (NaT on days without trading).
+    """
+
+    ids: Mapping[str, frozenset]
+    instruments: pd.DataFrame
+    sessions: pd.DataFrame
+
+    @classmethod
+    def empty(cls) -> Reference:
+        return cls(
+            ids=defaultdict(frozenset),
+            instruments=pd.DataFrame(
+                {"venue": pd.Series(dtype=object), "delisted_on": pd.Series(dtype="datetime64[us]")},
+                index=pd.Index([], name="instrument_id", dtype="int64"),
+            ),
+            sessions=pd.DataFrame(
+                {
+                    "session_open_at": pd.Series(dtype="datetime64[us, UTC]"),
+                    "session_close_at": pd.Series(dtype="datetime64[us, UTC]"),
+                },
+                index=pd.DatetimeIndex([], name="calendar_date", dtype="datetime64[us]"),
+            ),
+        )
+
+    @classmethod
+    def from_exchange(cls, conn: psycopg.Connection) -> Reference:
+        """Read the reference data from the exchange source (small tables: ids, instruments, calendar)."""
+        ids = {
+            "member": frozenset(row[0] for row in conn.execute("select member_id from members")),
+            "beneficial_owner": frozenset(
+                row[0] for row in conn.execute("select owner_id from beneficial_owners")
+            ),
+            "instrument": frozenset(row[0] for row in conn.execute("select instrument_id from instruments")),
+        }
+        instruments = pd.DataFrame(
+            conn.execute("select instrument_id, venue, delisted_on from instruments").fetchall(),
+            columns=["instrument_id", "venue", "delisted_on"],
+        )
+        instruments["delisted_on"] = pd.to_datetime(instruments["delisted_on"]).astype("datetime64[us]")
+        sessions = pd.DataFrame(
+            conn.execute(
+                "select calendar_date, session_open_at, session_close_at from trading_calendar"
+            ).fetchall(),
+            columns=["calendar_date", "session_open_at", "session_close_at"],
+        )
+        sessions["calendar_date"] = pd.to_datetime(sessions["calendar_date"]).astype("datetime64[us]")
+        for column in ("session_open_at", "session_close_at"):
+            sessions[column] = pd.to_datetime(sessions[column], utc=True).astype("datetime64[us, UTC]")
+        return cls(
+            ids=defaultdict(frozenset, ids),
+            instruments=instruments.set_index("instrument_id"),
+            sessions=sessions.set_index("calendar_date"),
+        )
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome for one batch: which rows are valid, and why each of the others is not."""
+
+    valid: np.ndarray
+    """One bool per row."""
+    reasons: dict[int, str]
+    """Row index in the batch -> every problem of that row, joined by "; "."""
+
+
+def validate(
+    batch: pa.RecordBatch | pa.Table,
+    columns: Sequence[Column],
+    rules: Sequence[RowRule] = (),
+    reference: Reference | None = None,
+    *,
+    key: str | None = None,
+    duplicate_of: Mapping[int, int] | None = None,
+    partition_day: date | None = None,
+) -> Verdict:
+    """Check every row of `batch` against the column rules and the row rules.
+
+    `duplicate_of` maps the `_source_row` of each repeated record to the row where its `key` was
+    first seen (see `find_duplicates`); the first occurrence is kept, the later ones quarantined.
+    A row that could not be read at all (bronze `_read_error`) gets only that reason: checking
+    the fields of an unreadable line would add noise, not information.
+    """
+    reference = reference or Reference.empty()
+    problems: defaultdict[int, list[str]] = defaultdict(list)
+    readable = np.ones(batch.num_rows, dtype=bool)
+    if READ_ERROR in batch.schema.names:
+        for index, error in enumerate(batch.column(READ_ERROR).to_pylist()):
+            if error is not None:
+                problems[index].append(error)
+                readable[index] = False
+
+    def flag(breaks: pd.Series | np.ndarray, column: str, must: str, shown: pd.Series | pa.Array) -> None:
+        """Add the reason to every readable row where `breaks` is True, showing the row's value."""
+        mask = np.asarray(pd.Series(breaks).fillna(False), dtype=bool) & readable
+        indices = np.flatnonzero(mask)
+        if not len(indices):
+            return
+        if isinstance(shown, pd.Series):
+            values = [shown.iat[index] for index in indices]
+        else:
+            values = shown.take(pa.array(indices)).to_pylist()
+        for index, value in zip(indices, values, strict=True):
+            problems[int(index)].append(f"{column}: must {must} (got {_shown(value)})")
+
+    frame, unparsed = _typed_frame(batch, columns)
+    for column in columns:
+        value = frame[column.name]
+        received = batch.column(column.name)
+        present = value.notna()
+        if column.required:
+            flag(_is_blank(received), column.name, "not be empty", received)
+        flag(unparsed[column.name], column.name, _type_phrase(column.type), received)
+        if column.one_of:
+            flag(
+                present & ~value.isin(column.one_of),
+                column.name,
+                f"be one of {', '.join(column.one_of)}",
+                value,
+            )
+        for bound, operator, breaks in _BOUNDS:
+            limit = getattr(column, bound)
+            if limit is not None:
+                flag(present & breaks(value, limit), column.name, f"be {operator} {_shown(limit)}", value)
+        if column.not_after_next_day and partition_day is not None:
+            end = pd.Timestamp(partition_day + timedelta(days=2), tz="UTC")
+            must = f"be no later than the end of the day after {partition_day}"
+            flag(present & (value >= end), column.name, must, value)
+        if column.pattern:
+            matches = value.astype(object).where(present, "").astype(str).str.fullmatch(column.pattern)
+            flag(present & ~matches, column.name, f"match {column.pattern}", value)
+        if column.known:
+            flag(
+                present & ~value.isin(reference.ids[column.known]),
+                column.name,
+                f"be a known {column.known}",
+                value,
+            )
+
+    for rule in rules:
+        flag(rule.breaks(frame, reference), rule.column, rule.must, frame[rule.column])
+
+    if key and duplicate_of:
+        rows = batch.column(SOURCE_ROW).to_pylist()
+        for index, row in enumerate(rows):
+            first = duplicate_of.get(row)
+            if first is not None:
+                problems[index].append(
+                    f"{key}: must be unique in the partition (got {_shown(frame[key].iat[index])}, "
+                    f"first at source row {first})"
+                )
+
+    valid = np.ones(batch.num_rows, dtype=bool)
+    valid[list(problems)] = False
+    return Verdict(valid=valid, reasons={index: "; ".join(found) for index, found in problems.items()})
+
+
+def find_duplicates(keys: pd.Series, source_rows: pd.Series, readable: pd.Series) -> dict[int, int]:
+    """For each repeated key, map the source row of every later occurrence to the first one.
+
+    Rows that could not be read do not claim their key: a truncated copy of a record does not
+    push the complete record to quarantine.
+    """
+    candidates = pd.DataFrame({"key": keys, "row": source_rows})[
+        readable.to_numpy(bool) & keys.notna().to_numpy()
+    ]
+    first_row = candidates.groupby("key", sort=False)["row"].transform("min")
+    repeated = candidates["row"] != first_row
+    return dict(zip(candidates["row"][repeated].astype(int), first_row[repeated].astype(int), strict=True))
+
+
+# ---------------------------------------------------------------------------------------------
+# Types: text from files parsed strictly; typed bronze (exchange) converted for comparisons.
+
+_INTEGER = r"[+-]?\d+"
+_NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+_DATE = r"\d{4}-\d{2}-\d{2}"
+_TIMESTAMP = _DATE + r"[T ]\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-]\d{2}:?\d{2})"
+_BOUNDS: tuple[tuple[str, str, Callable[[pd.Series, Any], pd.Series]], ...] = (
+    ("gt", ">", lambda value, limit: ~(value > limit)),
+    ("ge", ">=", lambda value, limit: ~(value >= limit)),
+    ("lt", "<", lambda value, limit: ~(value < limit)),
+    ("le", "<=", lambda value, limit: ~(value <= limit)),
+)
+
+
+def _type_phrase(type_: pa.DataType) -> str:
+    """How a type is named in a reason: "checked_at: must be <phrase> (got 'yesterday')"."""
+    if pa.types.is_integer(type_):
+        return f"be a whole number that fits {type_.bit_width} bits"
+    if pa.types.is_decimal(type_):
+        return f"be a number below 10^{type_.precision - type_.scale} in size"
+    if pa.types.is_floating(type_):
+        return "be a finite number"
+    if pa.types.is_timestamp(type_):
+        return "be an ISO-8601 timestamp with a UTC offset"
+    if pa.types.is_date(type_):
+        return "be a date (YYYY-MM-DD)"
+    if pa.types.is_boolean(type_):
+        return "be true or false"
+    if pa.types.is_string(type_):
+        return "be text without NUL characters"
+    return f"be {type_}"
+
+
+def _is_blank(received: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Null, or text with nothing but white space."""
+    blank = received.is_null()
+    if pa.types.is_string(received.type):
+        blank = pc.or_(blank, pc.equal(pc.utf8_trim_whitespace(received), ""))
+    return np.asarray(blank.fill_null(True), dtype=bool)
+
+
+def _typed_frame(
+    batch: pa.RecordBatch | pa.Table, columns: Sequence[Column]
+) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
+    """The batch as comparable pandas columns, and per column the rows whose text did not parse.
+
+    Text from files is parsed to the declared type; typed bronze (exchange) is converted as is,
+    with decimals as floats (comparisons with thresholds need no more precision).
+    """
+    frame: dict[str, pd.Series] = {}
+    unparsed: dict[str, pd.Series] = {}
+    for column in columns:
+        array = batch.column(column.name)
+        if pa.types.is_string(array.type) and not pa.types.is_string(column.type):
+            text = pd.Series(array.to_pandas(), dtype=object)
+            parsed = _parse_text(text, column.type)
+            frame[column.name] = parsed
+            unparsed[column.name] = text.notna() & parsed.isna()
+            continue
+        if pa.types.is_decimal(array.type):
+            array = array.cast(pa.float64())
+        if pa.types.is_date(array.type):
+            values = pd.Series(array.to_pandas(date_as_object=False)).astype("datetime64[us]")
+        else:
+            values = pd.Series(array.to_pandas(), dtype=object if pa.types.is_string(array.type) else None)
+        frame[column.name] = values
+        if pa.types.is_string(array.type):
+            # PostgreSQL text cannot hold NUL; one such value would fail the whole COPY
+            has_nul = pc.match_substring(array, "\x00").fill_null(False)
+            unparsed[column.name] = pd.Series(np.asarray(has_nul, dtype=bool), index=values.index)
+        else:
+            unparsed[column.name] = pd.Series(False, index=values.index)
+    return pd.DataFrame(frame), unparsed
+
+
+def _parse_text(text: pd.Series, type_: pa.DataType) -> pd.Series:
+    """Parse file text to `type_`; values that do not parse (or PostgreSQL would refuse) become null."""
+    present = text.notna()
+    as_str = text.where(present, "").astype(str)
+    if pa.types.is_integer(type_):
+        ok = present & as_str.str.fullmatch(_INTEGER)
+        numbers = pd.to_numeric(as_str.where(ok), errors="coerce")
+        limit = 2 ** (type_.bit_width - 1)
+        return numbers.where((numbers >= -limit) & (numbers < limit))
+    if pa.types.is_decimal(type_) or pa.types.is_floating(type_):
+        ok = present & as_str.str.fullmatch(_NUMBER)
+        numbers = pd.to_numeric(as_str.where(ok), errors="coerce").astype(float)
+        fits = np.isfinite(numbers)
+        if pa.types.is_decimal(type_):
+            fits &= numbers.abs() < 10.0 ** (type_.precision - type_.scale)
+        return numbers.where(fits)
+    if pa.types.is_timestamp(type_):
+        ok = present & as_str.str.fullmatch(_TIMESTAMP)
+        parsed = pd.to_datetime(as_str.where(ok), utc=True, format="ISO8601", errors="coerce")
+        return parsed.astype("datetime64[us, UTC]")
+    if pa.types.is_date(type_):
+        ok = present & as_str.str.fullmatch(_DATE)
+        parsed = pd.to_datetime(as_str.where(ok), format="%Y-%m-%d", errors="coerce")
+        return parsed.astype("datetime64[us]")
+    if pa.types.is_boolean(type_):
+        return text.map({"true": True, "false": False})
+    raise TypeError(f"no text parser for {type_}")
+
+
+def _shown(value: Any) -> str:
+    """A value as a reason shows it: text quoted, numbers plain, instants in ISO-8601, null as null."""
+    if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+        return "null"
+    if isinstance(value, str):
+        return repr(value if len(value) <= 80 else value[:77] + "...")
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value)).lower()
+    if isinstance(value, float | np.floating):
+        value = float(value)
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, pd.Timestamp):
+        if value.tzinfo is None and value == value.normalize():
+            return value.date().isoformat()
+        return value.isoformat()
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
