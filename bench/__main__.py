@@ -1,0 +1,65 @@
+"""`make bench`: run every benchmark and record its figures in bench/RESULTS.md.
+
+Each benchmark module has `main() -> dict[str, object]` returning its figures (and prints as it
+goes). Figures are measured side by side in one run, so ratios compare like with like. Run one
+benchmark with `python -m bench simulator_throughput`.
+"""
+
+import importlib
+import os
+import platform
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+BENCHMARKS = ["simulator_throughput"]
+RESULTS = Path(__file__).parent / "RESULTS.md"
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        names = [
+            line.split(":", 1)[1].strip()
+            for line in cpuinfo.read_text().splitlines()
+            if line.startswith("model name")
+        ]
+        cpu = names[0] if names else cpu
+    memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{cpu}, {os.cpu_count()} cores, {memory_gib:.0f} GiB, Python {platform.python_version()}"
+
+
+def record(name: str, figures: dict[str, object], seconds: float) -> None:
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        f"\n## {name} ({when})\n",
+        f"Machine: {machine()}. Wall time {seconds:.1f} s.\n",
+        "",
+        "| figure | value |",
+        "|---|---|",
+    ]
+    lines += [
+        f"| {key} | {value:,.2f} |" if isinstance(value, float) else f"| {key} | {value} |"
+        for key, value in figures.items()
+    ]
+    if not RESULTS.exists():
+        RESULTS.write_text(
+            "# Benchmark results\n\nAppended by `make bench`; newest last. Each section is one run.\n"
+        )
+    with RESULTS.open("a") as out:
+        out.write("\n".join(lines) + "\n")
+
+
+def run(names: list[str]) -> None:
+    for name in names:
+        module = importlib.import_module(f"bench.{name}")
+        started = time.perf_counter()
+        figures = module.main()
+        record(name, figures, time.perf_counter() - started)
+        print(f"{name}: recorded in {RESULTS}")
+
+
+if __name__ == "__main__":
+    run(sys.argv[1:] or BENCHMARKS)
