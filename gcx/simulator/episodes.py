@@ -33,7 +33,7 @@ MONTHLY_RATE_AT_SCALE_1 = {
     "circular_trading": 0.7,
     "spoofing": 1.0,
     "marking_the_close": 1.0,
-    "pump_and_dump": 0.4,
+    "pump_and_dump": 0.6,
 }
 TRADING_DAYS_PER_MONTH = 21
 MAX_PUMPS_AT_ONCE = 6
@@ -52,7 +52,7 @@ def iso_utc(us: int) -> str:
 
 @dataclass
 class Episode:
-    episode_id: str
+    number: int
     type: str
     instrument: int
     members: set[int] = field(default_factory=set)
@@ -64,6 +64,10 @@ class Episode:
     # the current day's draft indices, resolved to ids by ``collect``
     draft_trades: list[np.ndarray] = field(default_factory=list)
     draft_orders: list[np.ndarray] = field(default_factory=list)
+
+    @property
+    def episode_id(self) -> str:
+        return f"EP{self.number:06d}"
 
     def extend_span(self, times: np.ndarray) -> None:
         if len(times) == 0:
@@ -135,7 +139,7 @@ class EpisodeInjector:
         self.today: list[Episode] = []
 
     def _new(self, kind: str, instrument: int) -> Episode:
-        episode = Episode(f"EP{self.next_number:06d}", kind, instrument)
+        episode = Episode(self.next_number, kind, instrument)
         self.next_number += 1
         self.today.append(episode)
         return episode
@@ -297,6 +301,7 @@ class EpisodeInjector:
             buy_account=np.where(swap, second, first),
             sell_account=np.where(swap, first, second),
             resting_for_us=rng.integers(1, 60, n) * US_PER_SECOND,
+            episode=episode.number,
         )
         episode.draft_trades.append(trades)
         episode.draft_orders.append(orders)
@@ -335,6 +340,7 @@ class EpisodeInjector:
             buy_account=buyer,
             sell_account=seller,
             resting_for_us=rng.integers(5, 120, n) * US_PER_SECOND,
+            episode=episode.number,
         )
         episode.draft_trades.append(trades)
         episode.draft_orders.append(orders)
@@ -361,6 +367,7 @@ class EpisodeInjector:
             limit_cents=market.on_tick(inst, mid * (1 - direction * rng.uniform(0.0005, 0.004, k))),
             quantity_t=market.lots(inst, rng.integers(15, 41, k)),
             cancel_us=cancelled,
+            episode=episode.number,
         )
         m = int(rng.integers(1, 4))
         t = np.sort(
@@ -386,6 +393,7 @@ class EpisodeInjector:
             buy_account=np.where(real_side == 0, account, other),
             sell_account=np.where(real_side == 0, other, account),
             resting_for_us=rng.integers(10, 600, m) * US_PER_SECOND,
+            episode=episode.number,
         )
         episode.draft_trades.append(trades)
         episode.draft_orders += [spoof_orders, orders[m:]]  # the spoofer's own orders (it aggresses)
@@ -419,6 +427,7 @@ class EpisodeInjector:
             buy_account=np.where(sides == 0, account, other),
             sell_account=np.where(sides == 0, other, account),
             resting_for_us=rng.integers(30, 1800, n) * US_PER_SECOND,
+            episode=episode.number,
         )
         episode.draft_trades.append(trades)
         episode.draft_orders.append(orders[n:])  # the marker's own (aggressing) orders
@@ -459,6 +468,7 @@ class EpisodeInjector:
             buy_account=np.where(sides == 0, mine, other),
             sell_account=np.where(sides == 0, other, mine),
             resting_for_us=rng.integers(30, 1800, n) * US_PER_SECOND,
+            episode=pump.episode.number,
         )
         pump.episode.draft_trades.append(trades)
         pump.episode.draft_orders.append(orders[n:])  # the group's own (aggressing) orders

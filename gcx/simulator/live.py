@@ -140,7 +140,14 @@ def _stop_on_signals(stop: threading.Event):
 class _LiveExchange:
     """Writes live orders, trades, settlements and feed messages; one transaction per trade."""
 
-    def __init__(self, conn: psycopg.Connection, board: _Board, rng: np.random.Generator, bad_rate: float, log: BadRecordLog) -> None:
+    def __init__(
+        self,
+        conn: psycopg.Connection,
+        board: _Board,
+        rng: np.random.Generator,
+        bad_rate: float,
+        log: BadRecordLog,
+    ) -> None:
         self.conn = conn
         self.board = board
         self.rng = rng
@@ -150,9 +157,22 @@ class _LiveExchange:
         self.resting: list[tuple[float, int, float]] = []  # (cancel at monotonic, order id, limit)
         self.last_payload: str | None = None
         self.summary = LiveSummary()
-        self.calendar = TradingCalendar.covering(datetime.now(UTC).date(), datetime.now(UTC).date() + timedelta(days=40))
+        self.calendar = TradingCalendar.covering(
+            datetime.now(UTC).date(), datetime.now(UTC).date() + timedelta(days=40)
+        )
 
-    def _order(self, now: datetime, instrument_id: int, account: int, side: str, order_type: str, limit: float | None, quantity: int, filled: int, status: str) -> int:
+    def _order(
+        self,
+        now: datetime,
+        instrument_id: int,
+        account: int,
+        side: str,
+        order_type: str,
+        limit: float | None,
+        quantity: int,
+        filled: int,
+        status: str,
+    ) -> int:
         order_id = self.next_order
         self.next_order += 1
         self.conn.execute(
@@ -172,7 +192,9 @@ class _LiveExchange:
         self.next_event += 1
 
     def _publish(self, payload: str, fault: str | None) -> None:
-        seq = self.conn.execute("insert into feed_messages (payload) values (%s) returning seq", (payload,)).fetchone()[0]
+        seq = self.conn.execute(
+            "insert into feed_messages (payload) values (%s) returning seq", (payload,)
+        ).fetchone()[0]
         self.conn.execute("select pg_notify(%s, %s::text)", (FEED_CHANNEL, seq))
         self.summary.messages += 1
         if fault is not None:
@@ -190,7 +212,9 @@ class _LiveExchange:
     def trade(self) -> None:
         b, rng = self.board, self.rng
         i = int(rng.choice(len(b.weight), p=b.weight / b.weight.sum()))
-        b.price_cents[i] = np.clip(b.price_cents[i] * np.exp(rng.normal(0.0, PRICE_STEP_VOL)), b.low_cents[i], b.high_cents[i])
+        b.price_cents[i] = np.clip(
+            b.price_cents[i] * np.exp(rng.normal(0.0, PRICE_STEP_VOL)), b.low_cents[i], b.high_cents[i]
+        )
         tick = int(b.tick_cents[i])
         price_cents = int(np.clip(round(b.price_cents[i] / tick) * tick, b.low_cents[i], b.high_cents[i]))
         price = price_cents / 100
@@ -201,8 +225,12 @@ class _LiveExchange:
         instrument_id = int(b.instrument_id[i])
         resting_side = "sell" if aggressor == "buy" else "buy"
         resting_account, aggressing_account = (seller, buyer) if aggressor == "buy" else (buyer, seller)
-        resting = self._order(now, instrument_id, resting_account, resting_side, "limit", price, quantity, quantity, "filled")
-        aggressing = self._order(now, instrument_id, aggressing_account, aggressor, "market", None, quantity, quantity, "filled")
+        resting = self._order(
+            now, instrument_id, resting_account, resting_side, "limit", price, quantity, quantity, "filled"
+        )
+        aggressing = self._order(
+            now, instrument_id, aggressing_account, aggressor, "market", None, quantity, quantity, "filled"
+        )
         for order_id, limit in ((resting, price), (aggressing, None)):
             self._event(now, order_id, "fill", limit, quantity)
         trade_id = format_trade_id(self.next_trade)
@@ -217,7 +245,16 @@ class _LiveExchange:
         for obligation, account in (("pay_cash", buyer), ("deliver_commodity", seller)):
             self.conn.execute(
                 "insert into settlements values (%s, %s, %s, %s, %s, %s, %s, null, 'pending', %s)",
-                (self.next_settlement, trade_id, b.account_member[account], obligation, price_cents * quantity / 100, quantity, due, now),
+                (
+                    self.next_settlement,
+                    trade_id,
+                    b.account_member[account],
+                    obligation,
+                    price_cents * quantity / 100,
+                    quantity,
+                    due,
+                    now,
+                ),
             )
             self.next_settlement += 1
         message: dict[str, Any] = {
@@ -245,7 +282,17 @@ class _LiveExchange:
             side = "buy" if rng.random() < 0.5 else "sell"
             away = 1 - 0.01 if side == "buy" else 1 + 0.01
             limit = round(price_cents * away / tick) * tick / 100
-            order_id = self._order(now, instrument_id, int(rng.integers(len(b.account_id))), side, "limit", limit, int(b.lot_t[i]), 0, "open")
+            order_id = self._order(
+                now,
+                instrument_id,
+                int(rng.integers(len(b.account_id))),
+                side,
+                "limit",
+                limit,
+                int(b.lot_t[i]),
+                0,
+                "open",
+            )
             self.resting.append((time.monotonic() + float(rng.uniform(2, 30)), order_id, limit))
         self.conn.commit()
 
@@ -256,7 +303,8 @@ class _LiveExchange:
         now = datetime.now(UTC)
         for _, order_id, limit in due:
             quantity = self.conn.execute(
-                "update orders set status = 'cancelled', updated_at = %s where order_id = %s returning quantity_t", (now, order_id)
+                "update orders set status = 'cancelled', updated_at = %s where order_id = %s returning quantity_t",
+                (now, order_id),
             ).fetchone()[0]
             self._event(now, order_id, "cancel", limit, quantity)
         self.resting = [r for r in self.resting if r not in due]
