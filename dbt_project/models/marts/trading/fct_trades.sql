@@ -1,0 +1,64 @@
+-- One row per valid trade (latest version), with its instrument, members and beneficial owners.
+-- Valid = a known instrument, an execution time, and a positive price and quantity; raw rows
+-- that fail these were already quarantined by ingestion, and the staging tests check it.
+with
+
+trades as (
+
+    select * from {{ ref('stg_exchange__trades') }}
+
+),
+
+instruments as (
+
+    select * from {{ ref('stg_exchange__instruments') }}
+
+),
+
+accounts as (
+
+    select * from {{ ref('stg_exchange__accounts') }}
+
+),
+
+final as (
+
+    select
+        trades.trade_id,
+        trades.instrument_id,
+        instruments.symbol,
+        instruments.venue,
+        instruments.commodity_code,
+        instruments.commodity_name,
+        trades.executed_at,
+        {{ utc_date('trades.executed_at') }} as trade_date,
+        trades.price_ghs_per_t,
+        trades.quantity_t,
+        cast(trades.price_ghs_per_t * trades.quantity_t as {{ value_type() }}) as value_ghs,
+        trades.aggressor_side,
+        trades.buy_order_id,
+        trades.sell_order_id,
+        trades.buyer_member_id,
+        trades.buyer_account_id,
+        buyer_accounts.owner_id as buyer_owner_id,
+        trades.seller_member_id,
+        trades.seller_account_id,
+        seller_accounts.owner_id as seller_owner_id,
+        coalesce(buyer_accounts.owner_id = seller_accounts.owner_id, false) as is_same_beneficial_owner,
+        trades.updated_at,
+        trades._loaded_at
+
+    from trades
+    inner join instruments
+        on trades.instrument_id = instruments.instrument_id
+    left join accounts as buyer_accounts
+        on trades.buyer_account_id = buyer_accounts.account_id
+    left join accounts as seller_accounts
+        on trades.seller_account_id = seller_accounts.account_id
+    where trades.executed_at is not null
+        and trades.price_ghs_per_t > 0
+        and trades.quantity_t > 0
+
+)
+
+select * from final

@@ -1,0 +1,54 @@
+"""The one place that locates the dbt project and says how dbt reaches the warehouse.
+
+Everything else imports `dbt_project` (the `DbtProject`) and `dbt_env` from here. Nothing runs at
+import: `dbt_env` computes the connection only when called (at run time, from the run's settings).
+
+To run dbt by hand against the platform's warehouse:
+
+    eval "$(uv run python -m gcx_pipelines.project)"   # exports GCX_WAREHOUSE_* for this shell
+    uv run dbt build --project-dir dbt_project --profiles-dir dbt_project
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+from dagster_dbt import DbtProject
+from sqlalchemy.engine import make_url
+
+from gcx import database
+from gcx.settings import Settings, get_settings
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+"""dbt_project/ with its profiles.yml; the manifest goes to dbt_project/target/manifest.json."""
+
+DEFAULT_POSTGRES_PORT = 5432
+
+
+def dbt_env(settings: Settings | None = None) -> dict[str, str]:
+    """The environment variables dbt_project/profiles.yml reads, for the settings' warehouse.
+
+    The embedded server listens on a Unix socket: its directory is the host (libpq and dbt-postgres
+    accept a directory there). PGTZ pins the session time zone to UTC, the platform's only zone.
+    Starts the embedded server when it is not running (as every database user of the platform does).
+    """
+    url = make_url(database.database_url("warehouse", settings=settings or get_settings()))
+    host = url.host or url.query.get("host")
+    if isinstance(host, tuple):  # ?host= given more than once: libpq uses the first
+        host = host[0]
+    return {
+        "GCX_WAREHOUSE_HOST": host or "localhost",
+        "GCX_WAREHOUSE_PORT": str(url.port or DEFAULT_POSTGRES_PORT),
+        "GCX_WAREHOUSE_USER": url.username or "postgres",
+        "GCX_WAREHOUSE_PASSWORD": url.password or "",
+        "GCX_WAREHOUSE_DBNAME": url.database or "warehouse",
+        "PGTZ": "UTC",
+    }
+
+
+if __name__ == "__main__":
+    for name, value in dbt_env().items():
+        print(f"export {name}={shlex.quote(value)}")
