@@ -1,7 +1,10 @@
 """Helpers shared by the simulator tests: fingerprints of a simulated world."""
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from gcx import database
 from gcx.settings import Settings
@@ -42,3 +45,9 @@ def world_fingerprint(settings: Settings) -> dict[str, str]:
                     path.read_bytes()
                 ).hexdigest()
     return digests
+
+
+@pytest.fixture(scope="session")
+def fingerprint(settings: Settings) -> Callable[[], dict[str, str]]:
+    """Call it to fingerprint the world currently simulated under the test session's GCX_HOME."""
+    return lambda: world_fingerprint(settings)
