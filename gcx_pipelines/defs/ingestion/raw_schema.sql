@@ -3,8 +3,9 @@
 --
 -- Rows here passed validation; rows that failed are in raw.quarantine with the reason. Columns
 -- mirror the source (same names and types, see docs/sources.md) plus lineage columns:
---   _partition_date  the daily partition the row was ingested in (exchange: updated_at's UTC date;
---                    file drops: the date in the file name)
+--   _partition_date  the daily partition the row was ingested in (exchange: updated_at's UTC date,
+--                    calendar_date for trading_calendar; the first partition, 2024-01-01, also holds
+--                    every earlier row; file drops: the date in the file name)
 --   _lake_file       the Parquet file in the lake the row was loaded from (relative to the lake)
 --   _source_row      1-based row number within that partition's extract (files: physical line)
 --   _loaded_at       when the partition was loaded
@@ -12,6 +13,9 @@
 -- Mutable source tables (orders, settlements, members, ...) arrive as change rows: one row per
 -- version, keyed by (primary key, updated_at); staging keeps the latest version.
 -- This schema holds clear PII and is readable only by the platform and compliance roles.
+--
+-- gcx_pipelines/defs/ingestion/datasets.py declares the same columns with their validation rules;
+-- a test checks that the two agree. Changing a column here means changing it there too.
 
 create schema if not exists raw;
 
@@ -119,17 +123,44 @@ create table if not exists raw.platform__app_sessions (
     _partition_date date not null, _lake_file text not null, _source_row integer not null, _loaded_at timestamptz not null default now()
 );
 
+-- Loads delete and reconciliation counts one partition at a time.
+create index if not exists exchange__warehouses_partition_idx on raw.exchange__warehouses (_partition_date);
+create index if not exists exchange__instruments_partition_idx on raw.exchange__instruments (_partition_date);
+create index if not exists exchange__members_partition_idx on raw.exchange__members (_partition_date);
+create index if not exists exchange__beneficial_owners_partition_idx on raw.exchange__beneficial_owners (_partition_date);
+create index if not exists exchange__accounts_partition_idx on raw.exchange__accounts (_partition_date);
+create index if not exists exchange__orders_partition_idx on raw.exchange__orders (_partition_date);
+create index if not exists exchange__order_events_partition_idx on raw.exchange__order_events (_partition_date);
+create index if not exists exchange__trades_partition_idx on raw.exchange__trades (_partition_date);
+create index if not exists exchange__settlements_partition_idx on raw.exchange__settlements (_partition_date);
+create index if not exists exchange__warehouse_receipts_partition_idx on raw.exchange__warehouse_receipts (_partition_date);
+create index if not exists exchange__trading_calendar_partition_idx on raw.exchange__trading_calendar (_partition_date);
+create index if not exists compliance__kyc_checks_partition_idx on raw.compliance__kyc_checks (_partition_date);
+create index if not exists compliance__sanctions_screening_partition_idx on raw.compliance__sanctions_screening (_partition_date);
+create index if not exists compliance__regulatory_filings_partition_idx on raw.compliance__regulatory_filings (_partition_date);
+create index if not exists compliance__position_limits_partition_idx on raw.compliance__position_limits (_partition_date);
+create index if not exists platform__users_partition_idx on raw.platform__users (_partition_date);
+create index if not exists platform__subscriptions_partition_idx on raw.platform__subscriptions (_partition_date);
+create index if not exists platform__api_usage_partition_idx on raw.platform__api_usage (_partition_date);
+create index if not exists platform__app_sessions_partition_idx on raw.platform__app_sessions (_partition_date);
+
 -- Every row that failed validation, with why and where it came from. Nothing is dropped silently:
 -- per partition, source rows = raw rows + quarantined rows.
 create table if not exists raw.quarantine (
     source          text not null,          -- exchange, compliance, platform, feed
     dataset         text not null,          -- e.g. trades, kyc_checks
     partition_date  date not null,
-    source_file     text not null,          -- lake file (exchange) or landing file (drops)
-    source_row      integer,                -- as _source_row; null when the whole file is unreadable
+    source_file     text not null,          -- drops: the landing file, relative to landing/
+                                            -- (compliance/kyc_checks/kyc_checks_2024-01-02.csv);
+                                            -- exchange: the lake file, relative to lake/
+    source_row      integer,                -- as _source_row (files: the physical line number)
     record_key      text,                   -- the record's id when it could be read
-    reason          text not null,          -- e.g. "price_ghs_per_t: must be > 0 (got -12.5)"
-    record          text not null,          -- the record as received (text or JSON)
+    reason          text not null,          -- every problem, "; "-separated, each
+                                            -- "<column>: must <rule> (got <value>)", e.g.
+                                            -- "price_ghs_per_t: must be > 0 (got -12.5)"; unreadable
+                                            -- lines say "line: ..." and bad headers "file: ..."
+    record          text not null,          -- the record as received: the line's text for drops
+                                            -- (invalid bytes as \xNN), a JSON object for exchange rows
     quarantined_at  timestamptz not null default now()
 );
 create index if not exists quarantine_partition_idx on raw.quarantine (source, dataset, partition_date);

@@ -1,0 +1,97 @@
+"""The landing-folder sensor: a run per new or changed drop file, a SkipReason otherwise, a cursor that advances."""
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+import pytest
+
+from gcx_pipelines.defs.ingestion import defs, landing_drops_job
+from gcx_pipelines.defs.ingestion.sensors import landing_folder_sensor
+from gcx_pipelines.resources import GcxResource
+
+
+@pytest.fixture
+def home(tmp_path):
+    return tmp_path
+
+
+def drop(home, relative: str, content: bytes = b"x\n"):
+    path = home / "landing" / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    return path
+
+
+def tick(home, cursor: str | None):
+    context = dg.build_sensor_context(cursor=cursor, resources={"gcx": GcxResource(home=str(home))})
+    result = landing_folder_sensor(context)
+    if isinstance(result, dg.SkipReason):
+        return result, context.cursor
+    return result, result.cursor
+
+
+def test_new_files_request_runs_for_their_dataset_and_day(home):
+    drop(home, "compliance/kyc_checks/kyc_checks_2024-02-06.csv")
+    drop(home, "platform/users/users_2024-02-07.jsonl")
+    drop(home, "compliance/kyc_checks/notes.txt")  # not a drop: ignored
+    drop(home, "compliance/unknown/unknown_2024-02-06.csv")  # not a dataset: ignored
+
+    result, cursor = tick(home, None)
+    requests = sorted(result.run_requests, key=lambda r: r.partition_key)
+    assert [(r.partition_key, [k.to_user_string() for k in r.asset_selection]) for r in requests] == [
+        ("2024-02-06", ["bronze/compliance__kyc_checks", "raw/compliance__kyc_checks"]),
+        ("2024-02-07", ["bronze/platform__users", "raw/platform__users"]),
+    ]
+    assert [str(k) for k in requests[0].asset_check_keys] == [
+        str(dg.AssetCheckKey(dg.AssetKey(["raw", "compliance__kyc_checks"]), "reconciles_with_source"))
+    ]
+    assert set(json.loads(cursor)) == {
+        "compliance/kyc_checks/kyc_checks_2024-02-06.csv",
+        "platform/users/users_2024-02-07.jsonl",
+    }
+
+
+def test_nothing_new_is_a_skip_and_a_changed_file_runs_again(home):
+    path = drop(home, "compliance/kyc_checks/kyc_checks_2024-02-06.csv")
+    _, cursor = tick(home, None)
+
+    skipped, same_cursor = tick(home, cursor)
+    assert isinstance(skipped, dg.SkipReason)
+    assert same_cursor == cursor
+
+    path.write_bytes(b"x\ny\n")  # rewritten by the compliance team
+    result, new_cursor = tick(home, cursor)
+    [request] = result.run_requests
+    assert request.partition_key == "2024-02-06"
+    assert new_cursor != cursor
+    assert isinstance(tick(home, new_cursor)[0], dg.SkipReason)
+
+
+def test_a_file_dated_beyond_the_last_partition_waits_for_its_day(home):
+    later = (datetime.now(UTC) + timedelta(days=5)).date()
+    drop(home, f"platform/users/users_{later}.jsonl")
+    result, cursor = tick(home, None)
+    assert isinstance(result, dg.SkipReason)
+    assert "1 file(s) dated after the last partition" in result.skip_message
+    assert json.loads(cursor) == {}
+
+
+def test_the_sensor_targets_the_drop_job():
+    assert landing_folder_sensor.job_name == landing_drops_job.name
+
+
+def test_ingestion_definitions_load_with_the_gcx_resource(tmp_path):
+    full = dg.Definitions.merge(defs, dg.Definitions(resources={"gcx": GcxResource(home=str(tmp_path))}))
+    dg.Definitions.validate_loadable(full)
+    job = full.resolve_job_def("landing_drops_job")
+    assert len(job.asset_layer.selected_asset_keys) == 16
+    graph = full.resolve_asset_graph()
+    raw = {key for key in graph.get_all_asset_keys() if key.path[0] == "raw"}
+    assert dg.AssetKey(["raw", "exchange__trades"]) in raw and len(raw) == 19
+    for key in raw:
+        node = graph.get(key)
+        assert node.group_name == "ingestion"
+        assert node.owners == ["team:data-engineering"]
+        assert node.partitions_def is not None
+        assert node.description
