@@ -58,6 +58,19 @@ def _run_partition_days(context: dg.AssetCheckExecutionContext) -> list[date] | 
     return None
 
 
+def first_partition_day(context: dg.AssetCheckExecutionContext, asset_key: dg.AssetKey) -> date | None:
+    """The first day of the checked asset's partitions, when the run's asset graph knows the asset."""
+    graph = context.job_def.asset_layer.asset_graph
+    if not graph.has(asset_key):
+        return None
+    partitions_def = graph.get(asset_key).partitions_def
+    first = partitions_def.get_first_partition_key() if partitions_def is not None else None
+    try:
+        return date.fromisoformat(first) if first else None
+    except ValueError:  # not a daily partitioning
+        return None
+
+
 def partitions_to_check(
     context: dg.AssetCheckExecutionContext,
     conn: psycopg.Connection,
@@ -202,10 +215,11 @@ def build_raw_check(
     def _raw_check(context: dg.AssetCheckExecutionContext, gcx: GcxResource) -> dg.AssetCheckResult:
         with gcx.connect("warehouse") as conn:
             days, how = partitions_to_check(context, conn, suite.name, asset_key, RAW_CHECK_NAME)
+            first_day = first_partition_day(context, asset_key)
             results = []
             for day in days:
                 try:
-                    result = validate_raw_partition(conn, suite, day)
+                    result = validate_raw_partition(conn, suite, day, first_partition=day == first_day)
                 except Exception as exc:
                     _record_error(conn, context, RAW_CHECK_NAME, asset_key, suite.name, day, exc)
                     raise

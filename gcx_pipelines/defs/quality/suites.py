@@ -7,16 +7,20 @@ to import); `validation.py` turns an entry into a Great Expectations suite and r
 Rules every suite gets from its shape, not written out per dataset:
   - the key is never null and unique within the partition; mutable exchange tables arrive as change
     rows, so their key is (primary key, updated_at) (see raw_schema.sql);
-  - exchange tables: `updated_at` lies in the partition's UTC day (`_partition_date` is its date).
+  - the column that assigns a row to its partition (exchange: `updated_at`; the trading calendar:
+    `calendar_date`) lies in the partition's UTC day. Ingestion's first partition also takes every
+    earlier row, so there only the day's end bounds it (`partition_from` is then the earliest date).
 
 Bounds that depend on the partition are Great Expectations suite parameters, filled per run by
-`partition_parameters`: `partition_start` / `partition_end` (the UTC day, end exclusive),
-`partition_end_slack` (a day later: file drops may carry late events) and `horizon` (ten years on,
-for dates that may lie in the future: expiries, due dates, delistings).
+`partition_parameters`: `partition_from` / `partition_start` / `partition_end` (the UTC day, end
+exclusive), `partition_end_slack` (a day later: records may carry the next day's moments, as
+ingestion allows) and `horizon` (ten years on, for dates that may lie in the future: expiries, due
+dates, delistings).
 
-Enums documented in gcx/simulator/exchange_schema.sql (and the plans in ARCHITECTURE.md) are value
-sets that fail the check. The compliance and platform enums are not documented yet; until they are,
-`enum_token` only expects lower-case tokens, with severity "warning" (reported, never blocking).
+Enums are the value sets of gcx/simulator/exchange_schema.sql and of the ingestion registry
+(gcx_pipelines/defs/ingestion/datasets.py); a test keeps the two registries in step. This module
+does not import ingestion's, so that the checks load on their own. An expectation may be given
+severity "warning": reported, never blocking.
 """
 
 from __future__ import annotations
@@ -44,16 +48,18 @@ EARLIEST_PLATFORM = datetime(2018, 1, 1, tzinfo=UTC)
 EARLIEST_BIRTH = datetime(1900, 1, 1, tzinfo=UTC)
 HORIZON_YEARS = 10
 
+PARTITION_FROM = {"$PARAMETER": "partition_from"}
 PARTITION_START = {"$PARAMETER": "partition_start"}
 PARTITION_END = {"$PARAMETER": "partition_end"}
 PARTITION_END_SLACK = {"$PARAMETER": "partition_end_slack"}
 HORIZON = {"$PARAMETER": "horizon"}
 
 
-def partition_parameters(partition_date: date) -> dict[str, datetime]:
+def partition_parameters(partition_date: date, first_partition: bool = False) -> dict[str, datetime]:
     """The suite parameters of one daily partition (UTC instants)."""
     start = datetime(partition_date.year, partition_date.month, partition_date.day, tzinfo=UTC)
     return {
+        "partition_from": EARLIEST_EXCHANGE if first_partition else start,
         "partition_start": start,
         "partition_end": start + timedelta(days=1),
         "partition_end_slack": start + timedelta(days=2),
@@ -146,19 +152,14 @@ def not_before(later: str, earlier: str) -> Expect:
 
 
 def in_partition_day(column: str) -> Expect:
-    """The column's UTC date is the partition's date."""
-    return between(column, PARTITION_START, PARTITION_END, strict_max=True)
+    """The column's UTC date is the partition's date (or earlier, in the first partition)."""
+    return between(column, PARTITION_FROM, PARTITION_END, strict_max=True)
 
 
 def plausible_time(
     column: str, earliest: datetime, latest: Mapping[str, str] = PARTITION_END_SLACK
 ) -> Expect:
     return between(column, earliest, latest)
-
-
-def enum_token(column: str) -> Expect:
-    """A provisional enum check for enums not documented yet: a lower-case token, reported as a warning."""
-    return matches(column, r"^[a-z][a-z0-9_]*$", severity="warning")
 
 
 @dataclass(frozen=True)
@@ -170,7 +171,9 @@ class DatasetSuite:
     key: tuple[str, ...]
     expectations: tuple[Expect, ...]
     versioned: bool = False
-    """Change rows keyed by (key, updated_at), with updated_at in the partition's day (exchange)."""
+    """Change rows keyed by (key, updated_at) (exchange)."""
+    partition_column: str | None = None
+    """The column whose UTC day is the row's partition (exchange); None for file drops (file date)."""
     lookups: Mapping[str, str] = field(default_factory=dict)
     """Extra columns computed in SQL for the expectations (alias ``t`` is the raw row)."""
 
@@ -188,12 +191,17 @@ class DatasetSuite:
 
     def all_expectations(self) -> list[Expect]:
         derived = [*not_null(*self.key), unique(*self.unique_key)]
-        if self.versioned:
-            derived += [*not_null("updated_at"), in_partition_day("updated_at")]
+        if self.partition_column:
+            if self.partition_column not in self.key:
+                derived += not_null(self.partition_column)
+            derived.append(in_partition_day(self.partition_column))
         return [*derived, *self.expectations]
 
 
 GCX = ("venue", "GCX")
+SUBJECT_TYPES = ("member", "beneficial_owner")
+PLANS = ("free", "member", "pro")
+"""The data platform's entitlement plans (ARCHITECTURE.md)."""
 INSTRUMENT_VENUE = (
     "(select i.venue from raw.exchange__instruments i where i.instrument_id = t.instrument_id"
     " order by i.updated_at desc nulls last limit 1)"
@@ -204,7 +212,15 @@ INSTRUMENT_VENUE = (
 def _exchange(
     dataset: str, key: Sequence[str], *expectations: Expect | list[Expect], **kwargs: Any
 ) -> DatasetSuite:
-    return DatasetSuite("exchange", dataset, tuple(key), _flatten(expectations), versioned=True, **kwargs)
+    return DatasetSuite(
+        "exchange",
+        dataset,
+        tuple(key),
+        _flatten(expectations),
+        versioned=True,
+        partition_column="updated_at",
+        **kwargs,
+    )
 
 
 def _drop(
@@ -303,8 +319,7 @@ SUITES: tuple[DatasetSuite, ...] = (
         between("price_ghs_per_t", *GCX_PRICE_RANGE_GHS_PER_T, where=GCX),
         positive("quantity_t"),
         one_of("aggressor_side", ["buy", "sell"]),
-        plausible_time("executed_at", EARLIEST_EXCHANGE, PARTITION_END),
-        not_before("updated_at", "executed_at"),
+        plausible_time("executed_at", EARLIEST_EXCHANGE, PARTITION_END_SLACK),
         lookups={"venue": INSTRUMENT_VENUE},
     ),
     _exchange(
@@ -340,7 +355,6 @@ SUITES: tuple[DatasetSuite, ...] = (
         _flatten(
             [
                 not_null("is_trading_day"),
-                plausible_time("calendar_date", EARLIEST_EXCHANGE, HORIZON),
                 not_null("session_open_at", "session_close_at", where=("is_trading_day", True)),
                 Expect(
                     "expect_column_values_to_be_null",
@@ -350,15 +364,16 @@ SUITES: tuple[DatasetSuite, ...] = (
                 not_before("session_close_at", "session_open_at"),
             ]
         ),
+        partition_column="calendar_date",
     ),
     _drop(
         "compliance",
         "kyc_checks",
         ["check_id"],
         not_null("subject_type", "subject_id", "check_type", "status", "checked_at"),
-        enum_token("subject_type"),
-        enum_token("check_type"),
-        enum_token("status"),
+        one_of("subject_type", SUBJECT_TYPES),
+        one_of("check_type", ["identity", "address", "source_of_funds"]),
+        one_of("status", ["passed", "failed", "pending"]),
         plausible_time("checked_at", EARLIEST_PLATFORM),
         plausible_time("expires_on", EARLIEST_PLATFORM, HORIZON),
     ),
@@ -367,8 +382,9 @@ SUITES: tuple[DatasetSuite, ...] = (
         "sanctions_screening",
         ["screening_id"],
         not_null("subject_type", "subject_id", "list_name", "screened_at", "result", "match_score"),
-        enum_token("subject_type"),
-        enum_token("result"),
+        one_of("subject_type", SUBJECT_TYPES),
+        one_of("list_name", ["UN", "OFAC", "EU", "GH-FIC"]),
+        one_of("result", ["clear", "potential_match", "confirmed_match"]),
         between("match_score", 0, 1),
         plausible_time("screened_at", EARLIEST_PLATFORM),
     ),
@@ -377,8 +393,10 @@ SUITES: tuple[DatasetSuite, ...] = (
         "regulatory_filings",
         ["filing_id"],
         not_null("member_id", "filing_type", "period_end", "due_on", "status"),
-        enum_token("filing_type"),
-        enum_token("status"),
+        one_of(
+            "filing_type", ["annual_return", "capital_adequacy", "suspicious_activity_report", "audit_report"]
+        ),
+        one_of("status", ["filed", "late", "missing"]),
         plausible_time("period_end", EARLIEST_PLATFORM, PARTITION_END_SLACK),
         plausible_time("due_on", EARLIEST_PLATFORM, HORIZON),
         not_before("due_on", "period_end"),
@@ -398,19 +416,19 @@ SUITES: tuple[DatasetSuite, ...] = (
         "platform",
         "users",
         ["user_id"],
-        not_null("email", "signed_up_at"),
+        not_null("email", "full_name", "country", "role", "signed_up_at"),
         matches("email", r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
         matches("country", r"^[A-Z]{2}$"),
-        enum_token("role"),
+        one_of("role", ["trader", "compliance_officer", "admin", "analyst", "viewer"]),
         plausible_time("signed_up_at", EARLIEST_PLATFORM),
     ),
     _drop(
         "platform",
         "subscriptions",
-        ["subscription_id", "event", "occurred_at"],
-        not_null("user_id", "plan"),
-        one_of("plan", ["free", "member", "pro"]),
-        enum_token("event"),
+        ["subscription_id"],
+        not_null("user_id", "plan", "event", "occurred_at", "price_ghs_per_month"),
+        one_of("plan", PLANS),
+        one_of("event", ["start", "renew", "change", "cancel"]),
         non_negative("price_ghs_per_month"),
         plausible_time("occurred_at", EARLIEST_PLATFORM),
     ),
@@ -418,7 +436,7 @@ SUITES: tuple[DatasetSuite, ...] = (
         "platform",
         "api_usage",
         ["request_id"],
-        not_null("endpoint", "requested_at", "status_code", "latency_ms"),
+        not_null("user_id", "endpoint", "requested_at", "status_code", "rows", "bytes", "latency_ms"),
         between("status_code", 100, 599),
         non_negative("latency_ms", "rows", "bytes"),
         matches("endpoint", r"^/", severity="warning"),
@@ -428,10 +446,11 @@ SUITES: tuple[DatasetSuite, ...] = (
         "platform",
         "app_sessions",
         ["session_id"],
-        not_null("user_id", "platform", "started_at"),
-        enum_token("platform"),
+        not_null("user_id", "platform", "started_at", "ended_at", "pages_viewed"),
+        one_of("platform", ["web", "android", "ios"]),
         non_negative("pages_viewed"),
         plausible_time("started_at", EARLIEST_PLATFORM),
+        plausible_time("ended_at", EARLIEST_PLATFORM),
         not_before("ended_at", "started_at"),
     ),
 )

@@ -224,14 +224,21 @@ def load_raw_partition(conn: psycopg.Connection, suite: DatasetSuite, partition_
 
 
 def validate_raw_partition(
-    conn: psycopg.Connection, dataset: str | DatasetSuite, partition_date: date | str
+    conn: psycopg.Connection,
+    dataset: str | DatasetSuite,
+    partition_date: date | str,
+    first_partition: bool = False,
 ) -> SuiteResult:
-    """Run a dataset's suite on one partition of raw.<dataset>."""
+    """Run a dataset's suite on one partition of raw.<dataset>.
+
+    `first_partition`: the partition is ingestion's first, which also holds every earlier row.
+    """
     suite = dataset if isinstance(dataset, DatasetSuite) else suite_for(dataset)
     day = _as_date(partition_date)
     started = time.perf_counter()
     frame = load_raw_partition(conn, suite, day)
-    outcomes = validate_frame(frame, suite.all_expectations(), partition_parameters(day), f"raw.{suite.name}")
+    parameters = partition_parameters(day, first_partition)
+    outcomes = validate_frame(frame, suite.all_expectations(), parameters, f"raw.{suite.name}")
     return SuiteResult(f"raw.{suite.name}", day, len(frame), outcomes, time.perf_counter() - started)
 
 

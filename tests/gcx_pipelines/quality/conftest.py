@@ -192,11 +192,10 @@ GOOD_ROWS: dict[str, list[dict[str, Any]]] = {
             "calendar_date": "2024-03-05", "is_trading_day": True, "session_open_at": "2024-03-05T10:00:00Z",
             "session_close_at": "2024-03-05T14:00:00Z",
         },
-        {"calendar_date": "2024-03-06", "is_trading_day": False, "holiday_name": "Independence Day"},
     ],
     "compliance__kyc_checks": [
         {
-            "check_id": "KYC1", "subject_type": "owner", "subject_id": "BO000001", "check_type": "identity",
+            "check_id": "KYC1", "subject_type": "beneficial_owner", "subject_id": "BO000001", "check_type": "identity",
             "status": "passed", "checked_at": "2024-03-05T09:00:00Z", "expires_on": "2026-03-05",
         },
         {
@@ -206,23 +205,23 @@ GOOD_ROWS: dict[str, list[dict[str, Any]]] = {
     ],
     "compliance__sanctions_screening": [
         {
-            "screening_id": "S1", "subject_type": "owner", "subject_id": "BO000001", "list_name": "UN",
-            "screened_at": "2024-03-05T08:00:00Z", "result": "no_match", "match_score": 0.12,
+            "screening_id": "S1", "subject_type": "beneficial_owner", "subject_id": "BO000001", "list_name": "UN",
+            "screened_at": "2024-03-05T08:00:00Z", "result": "clear", "match_score": 0.12,
         },
         {
-            "screening_id": "S2", "subject_type": "owner", "subject_id": "BO000002", "list_name": "OFAC SDN",
+            "screening_id": "S2", "subject_type": "beneficial_owner", "subject_id": "BO000002", "list_name": "OFAC",
             "screened_at": "2024-03-05T08:00:00Z", "result": "confirmed_match", "match_score": 1.0,
         },
     ],
     "compliance__regulatory_filings": [
         {
-            "filing_id": "F1", "member_id": "MBR0001", "filing_type": "monthly_return",
+            "filing_id": "F1", "member_id": "MBR0001", "filing_type": "annual_return",
             "period_end": "2024-02-29", "due_on": "2024-03-15", "filed_at": "2024-03-05T10:00:00Z",
             "status": "filed",
         },
         {
-            "filing_id": "F2", "member_id": "MBR0002", "filing_type": "monthly_return",
-            "period_end": "2024-02-29", "due_on": "2024-03-15", "status": "due",
+            "filing_id": "F2", "member_id": "MBR0002", "filing_type": "capital_adequacy",
+            "period_end": "2024-02-29", "due_on": "2024-03-15", "status": "missing",
         },
     ],
     "compliance__position_limits": [
@@ -238,17 +237,20 @@ GOOD_ROWS: dict[str, list[dict[str, Any]]] = {
     "platform__users": [
         {
             "user_id": "U1", "email": "kofi.mensah12@gmail.com", "full_name": "Kofi Mensah", "country": "GH",
-            "member_id": "MBR0001", "role": "member", "signed_up_at": "2024-03-05T08:00:00Z",
+            "member_id": "MBR0001", "role": "trader", "signed_up_at": "2024-03-05T08:00:00Z",
         },
-        {"user_id": "U2", "email": "quant@fund.example", "role": "quant", "signed_up_at": "2024-03-05T09:00:00Z"},
+        {
+            "user_id": "U2", "email": "quant@fund.example", "full_name": "Ama Owusu", "phone": "+233241234567",
+            "country": "GH", "role": "analyst", "signed_up_at": "2024-03-05T09:00:00Z",
+        },
     ],
     "platform__subscriptions": [
         {
-            "subscription_id": "SUB1", "user_id": "U1", "plan": "pro", "event": "created",
+            "subscription_id": "SUB1", "user_id": "U1", "plan": "pro", "event": "start",
             "occurred_at": "2024-03-05T08:05:00Z", "price_ghs_per_month": 500,
         },
         {
-            "subscription_id": "SUB1", "user_id": "U1", "plan": "pro", "event": "cancelled",
+            "subscription_id": "SUB2", "user_id": "U1", "plan": "pro", "event": "cancel",
             "occurred_at": "2024-03-05T18:00:00Z", "price_ghs_per_month": 500,
         },
     ],
@@ -267,7 +269,10 @@ GOOD_ROWS: dict[str, list[dict[str, Any]]] = {
             "session_id": "SES1", "user_id": "U1", "platform": "web", "started_at": "2024-03-05T10:00:00Z",
             "ended_at": "2024-03-05T10:20:00Z", "pages_viewed": 7,
         },
-        {"session_id": "SES2", "user_id": "U2", "platform": "android", "started_at": "2024-03-05T23:50:00Z"},
+        {   # a session running past midnight
+            "session_id": "SES2", "user_id": "U2", "platform": "android", "started_at": "2024-03-05T23:50:00Z",
+            "ended_at": "2024-03-06T00:10:00Z", "pages_viewed": 0,
+        },
     ],
 }  # fmt: skip
 
