@@ -294,7 +294,8 @@ def build_trades_reconciliation_check(
                     loaded_trade_days(warehouse, MAX_PARTITIONS_PER_RUN),
                     "last loaded days (raw.ingestion_log)",
                 )
-            outcome = reconcile_trades(warehouse, exchange, days)
+            first_day = first_partition_day(context, raw_asset_key("exchange__trades"))
+            outcome = reconcile_trades(warehouse, exchange, days, first_day)
             for day in outcome:
                 record_check_result(
                     warehouse,

@@ -126,6 +126,28 @@ def test_failing_raw_check_blocks_downstream_and_names_the_expectation(resources
     assert details["failures"][0]["expectation"] == GCX_PRICE
 
 
+def test_in_ingestions_first_partition_earlier_rows_pass(resources):
+    dataset = "exchange__members"
+    rows = [{**GOOD_ROWS[dataset][0], "updated_at": "2019-01-01T09:00:00Z"}]
+
+    @dg.asset(key=["raw", dataset], partitions_def=daily)
+    def raw_members(context: dg.AssetExecutionContext, gcx: GcxResource) -> None:
+        with gcx.connect("warehouse") as conn:
+            replace_partition(conn, dataset, date.fromisoformat(context.partition_key), rows)
+
+    check = check_def(quality.defs, raw_members.key, RAW_CHECK_NAME)
+    first = dg.materialize([raw_members, check], partition_key="2024-01-01", resources=resources)
+    assert first.get_asset_check_evaluations()[0].passed
+    later = dg.materialize(
+        [raw_members, check], partition_key="2024-01-02", resources=resources, raise_on_error=False
+    )
+    [evaluation] = later.get_asset_check_evaluations()
+    assert not evaluation.passed
+    assert evaluation.metadata["failing_expectations"].value[0]["expectation"] == (
+        "expect_column_values_to_be_between(updated_at)"
+    )
+
+
 def test_check_without_a_partition_checks_what_ingestion_loaded_since(resources, conn):
     dataset, days = "platform__app_sessions", [date(2024, 6, 1), date(2024, 6, 2)]
     conn.execute("delete from raw.ingestion_log where source = 'platform' and dataset = 'app_sessions'")
@@ -277,3 +299,30 @@ def test_trades_reconcile_from_source_to_mart(resources, conn, empty_exchange):
     assert evaluation.description == "2024-04-02: source 2 != mart 1 + quarantined 0"
     assert [(r[2], r[3]) for r in results_of_run(bad.run_id)] == [(D1, True), (D2, False)]
     assert D2 - timedelta(days=1) == D1
+
+
+def test_trades_before_the_first_partition_count_on_its_day(conn, empty_exchange):
+    from gcx_pipelines.defs.quality.reconciliation import reconcile_trades
+
+    with database.connect("exchange") as exchange:
+        _exchange_trades(exchange)
+        exchange.execute(
+            "insert into trades (trade_id, instrument_id, executed_at, price_ghs_per_t, quantity_t, updated_at)"
+            " values ('T9', 1, '2024-03-30T10:00Z', 4000, 50, '2024-03-30T10:00Z')"
+        )
+    replace_quarantine(conn, TRADES, D1, 1)
+    replace_quarantine(conn, TRADES, D2, 0)
+    conn.execute("drop table if exists marts.fct_trades")
+    conn.execute("create schema if not exists marts")
+    conn.execute(
+        "create table marts.fct_trades as select 'T0'::text as trade_id, '2024-04-01T10:00Z'::timestamptz as updated_at"
+    )
+    conn.execute(
+        "insert into marts.fct_trades values ('T1', '2024-04-01T11:00Z'), ('T3', '2024-04-02T10:00Z'), ('T4', '2024-04-02T11:00Z')"
+    )
+    with database.connect("exchange") as exchange:
+        assert all(d.passed for d in reconcile_trades(conn, exchange, [D1, D2]))
+        [day1, day2] = reconcile_trades(conn, exchange, [D1, D2], first_day=D1)
+        assert (day1.source_trades, day1.mart_trades, day1.difference, day2.passed) == (4, 2, 1, True)
+        conn.execute("insert into marts.fct_trades values ('T9', '2024-03-30T10:00Z')")
+        assert all(d.passed for d in reconcile_trades(conn, exchange, [D1, D2], first_day=D1))
