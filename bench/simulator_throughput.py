@@ -28,7 +28,7 @@ from gcx.simulator.writer import EXCHANGE_TABLES, copy_csv, schema_sql
 
 START = date(2024, 1, 8)
 DAYS = 28  # 20 trading days
-TRADES_PER_TRADING_DAY_PER_SCALE = 41.3
+TRADES_PER_TRADING_DAY_PER_SCALE = 36.0
 """Measured: ordinary flow (30 x listed activity share) plus episodes, per unit of scale."""
 RAW_SCHEMA = "bench_raw_copy"
 

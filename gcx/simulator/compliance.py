@@ -19,7 +19,14 @@ import numpy as np
 from gcx.simulator.filedrops import Field, FileDataset, Row
 from gcx.simulator.market import TRADES_PER_DAY_AT_SCALE_1
 from gcx.simulator.reference import COMMODITIES, NEVER, Reference
-from gcx.simulator.trading_calendar import US_PER_DAY, TradingCalendar, day_number, from_day_number
+from gcx.simulator.trading_calendar import (
+    US_PER_DAY,
+    TradingCalendar,
+    day_number,
+    from_day_number,
+    iso_day,
+    iso_utc,
+)
 
 KYC_CHECKS = FileDataset(
     "compliance",
@@ -100,14 +107,6 @@ SANCTIONS_LISTS = ("UN", "OFAC", "EU", "GH-FIC")
 RESCREEN_DAYS = 30
 FILING_RULES = (("capital_adequacy", 30), ("annual_return", 90), ("audit_report", 120))
 US_PER_HOUR = 3600 * 1_000_000
-
-
-def iso_seconds(us: int) -> str:
-    return np.datetime64(int(us) // 1_000_000, "s").astype(str) + "Z"
-
-
-def iso_day(day: int) -> str:
-    return from_day_number(day).isoformat()
 
 
 def office_hours(rng: np.random.Generator, day: int, n: int) -> np.ndarray:
@@ -266,7 +265,7 @@ class ComplianceDesk:
                     self.subject_id[s],
                     CHECK_TYPES[c],
                     ("passed", "failed", "pending")[status],
-                    iso_seconds(t),
+                    iso_utc(t, "s"),
                     expires,
                 ]
             )
@@ -304,7 +303,7 @@ class ComplianceDesk:
                         SUBJECT_TYPES[self.subject_type[s]],
                         self.subject_id[s],
                         list_name,
-                        iso_seconds(int(t)),
+                        iso_utc(int(t), "s"),
                         result,
                         round(float(score), 3),
                     ]
@@ -383,7 +382,7 @@ class ComplianceDesk:
                     f.filing_type,
                     iso_day(f.period_end),
                     iso_day(f.due),
-                    None if f.filed_us is None else iso_seconds(f.filed_us),
+                    None if f.filed_us is None else iso_utc(f.filed_us, "s"),
                     f.status,
                 ]
             )

@@ -26,6 +26,7 @@ import numpy as np
 
 from gcx.simulator.market import US_PER_MINUTE, US_PER_SECOND, DayBook, DayDraft, DayMarket, PriceState
 from gcx.simulator.reference import Reference
+from gcx.simulator.trading_calendar import iso_utc
 
 EPISODE_TYPES = ("wash_trade", "circular_trading", "spoofing", "marking_the_close", "pump_and_dump")
 MONTHLY_RATE_AT_SCALE_1 = {
@@ -42,12 +43,6 @@ MAX_PUMPS_AT_ONCE = 6
 def format_trade_id(number: int) -> str:
     """The exchange's trade id, e.g. T0000000042 (text primary key, ordered like the number)."""
     return f"T{number:010d}"
-
-
-def iso_utc(us: int) -> str:
-    """ISO-8601 UTC with microseconds and a Z."""
-    seconds, micro = divmod(int(us), 1_000_000)
-    return np.datetime64(seconds, "s").astype(str) + f".{micro:06d}Z"
 
 
 @dataclass

@@ -28,11 +28,11 @@ import psycopg
 
 from gcx import database
 from gcx.settings import Settings, get_settings
-from gcx.simulator.episodes import format_trade_id, iso_utc
+from gcx.simulator.episodes import format_trade_id
 from gcx.simulator.faults import BadRecordLog, corrupt_feed_message
 from gcx.simulator.randomness import Stream, rng_for
 from gcx.simulator.reference import COMMODITIES
-from gcx.simulator.trading_calendar import TradingCalendar, micros
+from gcx.simulator.trading_calendar import TradingCalendar, iso_utc, micros
 from gcx.simulator.writer import create_schema
 
 FEED_CHANNEL = "gcx_feed"

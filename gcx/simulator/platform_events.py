@@ -17,7 +17,7 @@ import numpy as np
 from gcx.simulator import identities
 from gcx.simulator.filedrops import Field, FileDataset, Row
 from gcx.simulator.reference import Reference
-from gcx.simulator.trading_calendar import US_PER_DAY, day_number
+from gcx.simulator.trading_calendar import US_PER_DAY, day_number, iso_utc
 
 USERS = FileDataset(
     "platform",
@@ -100,10 +100,6 @@ ENDPOINT_WEIGHTS = (0.35, 0.3, 0.1, 0.12, 0.08, 0.05)
 STATUS_CODES = (200, 401, 403, 404, 429, 500)
 STATUS_WEIGHTS = (0.93, 0.01, 0.015, 0.015, 0.02, 0.01)
 MS = 1_000
-
-
-def iso_millis(us: int) -> str:
-    return np.datetime64(int(us) // MS, "ms").astype(str) + "Z"
 
 
 def platform_scale(scale: float) -> float:
@@ -198,7 +194,7 @@ class UserBase:
             self.profile["country"][u],
             None if member < 0 else self.reference.members.member_id[member],
             ROLES[int(self.cols["role"][u])],
-            iso_millis(int(self.cols["signup_us"][u])),
+            iso_utc(int(self.cols["signup_us"][u]), "ms"),
         ]
 
     def rows_for_day(self, rng: np.random.Generator, day: date) -> dict[FileDataset, list[Row]]:
@@ -286,7 +282,7 @@ class UserBase:
                     f"U{u + 1:07d}",
                     PLANS[int(c["plan"][u])],
                     ("start", "renew", "change", "cancel")[int(event[u])],
-                    iso_millis(int(t)),
+                    iso_utc(int(t), "ms"),
                     int(c["price"][u]),
                 ]
             )
@@ -310,8 +306,8 @@ class UserBase:
                     f"SES{self.session_serial:09d}",
                     f"U{owner[i] + 1:07d}",
                     PLATFORMS[int(platform[i])],
-                    iso_millis(int(started[i])),
-                    iso_millis(int(ended[i])),
+                    iso_utc(int(started[i]), "ms"),
+                    iso_utc(int(ended[i]), "ms"),
                     int(pages[i]),
                 ]
             )
@@ -336,7 +332,7 @@ class UserBase:
                     f"REQ{self.request_serial:010d}",
                     f"U{owner[i] + 1:07d}",
                     ENDPOINTS[int(endpoint[i])],
-                    iso_millis(int(at[i])),
+                    iso_utc(int(at[i]), "ms"),
                     int(status[i]),
                     int(rows_out[i]),
                     int(size[i]),

@@ -109,6 +109,22 @@ def micros(moment: datetime) -> int:
     return int((moment - datetime(1970, 1, 1, tzinfo=UTC)) / timedelta(microseconds=1))
 
 
+def iso_utc(us: int, precision: str = "us") -> str:
+    """ISO-8601 UTC with a Z, to the second ("s"), millisecond ("ms") or microsecond ("us")."""
+    seconds, micro = divmod(int(us), 1_000_000)
+    text = np.datetime64(seconds, "s").astype(str)
+    if precision == "ms":
+        return f"{text}.{micro // 1000:03d}Z"
+    if precision == "us":
+        return f"{text}.{micro:06d}Z"
+    return text + "Z"
+
+
+def iso_day(day: int) -> str:
+    """A day number as YYYY-MM-DD."""
+    return from_day_number(day).isoformat()
+
+
 def session_bounds_us(day: date) -> tuple[int, int]:
     """Session open and close of ``day`` as microseconds since the epoch."""
     base = day_number(day) * US_PER_DAY
