@@ -316,9 +316,9 @@ def _build_members(rng: np.random.Generator, scale: float, start: int, end: int)
         1, (rng.uniform(0.2, 0.35, k) * span).astype(np.int64)
     )
     suspended[distressed_idx] = default_day[distressed_idx] + np.maximum(2, span // 8)
-    limit_factor = rng.uniform(2.5, 4.0, n)
+    limit_factor = rng.uniform(3.0, 5.0, n)
     breachers = rng.choice(np.arange(n - 1), size=max(2, n // 12), replace=False)
-    limit_factor[breachers] = rng.uniform(0.8, 1.3, len(breachers))
+    limit_factor[breachers] = rng.uniform(1.0, 1.6, len(breachers))
 
     names = _member_names(rng, types)
     slugs = [re.sub(r"[^a-z]", "", name.lower().split(" ltd")[0].split(" plc")[0])[:18] for name in names]
