@@ -1,6 +1,6 @@
 """The `gcx` command: one entry point for every platform operation (`gcx --help`)."""
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -76,18 +76,22 @@ def import_trades(
     if result.instruments_added:
         typer.echo(f"new {venue} instruments: {', '.join(result.instruments_added)}")
     if result.timestamps_truncated_to_us:
-        typer.echo(f"note: {result.timestamps_truncated_to_us} timestamps had nanoseconds; stored to the microsecond")
+        typer.echo(
+            f"note: {result.timestamps_truncated_to_us} timestamps had nanoseconds; stored to the microsecond"
+        )
 
 
 @app.command("simulate")
 def simulate(
     days: Annotated[int, typer.Option(help="Calendar days to simulate.", min=1)] = 90,
     start: Annotated[
-        datetime,
+        datetime | None,
         typer.Option(
-            formats=["%Y-%m-%d"], show_default="2024-01-01", help="First simulated day (2023-2028)."
+            formats=["%Y-%m-%d"],
+            show_default="DAYS days before today, so the history ends yesterday and --live continues it",
+            help="First simulated day (2023-2028).",
         ),
-    ] = datetime(2024, 1, 1),
+    ] = None,
     seed: Annotated[
         int | None, typer.Option(help="Random seed (batch default 7, live default random).")
     ] = None,
@@ -118,5 +122,6 @@ def simulate(
         )
         return
     typer.echo("Replacing the simulated world: truncating exchange tables, clearing landing/ and truth/ ...")
-    summary = simulator.simulate(start.date(), days, 7 if seed is None else seed, scale, bad_rate)
+    first_day = start.date() if start else datetime.now(UTC).date() - timedelta(days=days)
+    summary = simulator.simulate(first_day, days, 7 if seed is None else seed, scale, bad_rate)
     typer.echo("\n".join(summary.lines()))
