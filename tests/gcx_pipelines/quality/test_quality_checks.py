@@ -169,7 +169,7 @@ def test_check_without_a_partition_checks_what_ingestion_loaded_since(resources,
     assert evaluation.metadata["partition_source"].value == "latest loaded (raw.ingestion_log)"
 
 
-@pytest.mark.filterwarnings("ignore::dagster.PreviewWarning")
+@pytest.mark.filterwarnings("error::dagster.PreviewWarning")
 def test_partitioned_checks_report_per_partition(resources, conn):
     dataset = "platform__users"
     defs = quality.build_defs(partitions_def=daily)
