@@ -37,15 +37,22 @@ def create_raw_schema(conn: psycopg.Connection) -> None:
 
 
 def insert(
-    conn: psycopg.Connection, table: str, rows: list[Row], partition_column: str | None = None
+    conn: psycopg.Connection,
+    table: str,
+    rows: list[Row],
+    partition_column: str | None = None,
+    loaded_at: datetime | None = None,
 ) -> None:
     """Insert rows into raw.<table> with lineage columns: the partition is the UTC date of
-    `partition_column` (exchange: updated_at) or the row's own `_partition_date`."""
+    `partition_column` (exchange: updated_at) or the row's own `_partition_date`; a partition is
+    loaded at `loaded_at`, by default at 02:00 UTC the day after (a nightly load)."""
     for number, row in enumerate(rows, start=1):
         row = dict(row)
         if "_partition_date" not in row:
             value = row[partition_column or "updated_at"]
             row["_partition_date"] = value.date() if isinstance(value, datetime) else value
+        nightly = datetime.combine(row["_partition_date"] + timedelta(days=1), datetime.min.time(), UTC)
+        row.setdefault("_loaded_at", loaded_at or nightly + timedelta(hours=2))
         row.setdefault("_lake_file", f"{table.replace('__', '/')}/{row['_partition_date']}.parquet")
         row.setdefault("_source_row", number)
         columns = ", ".join(row)
@@ -166,8 +173,9 @@ TRADES = [
 
 
 def random_trades(seed: int = 7, per_day: int = 60) -> list[Row]:
-    """Seeded trades on both instruments, 2024-07-01 to 07-05, between MBR0002's two accounts
-    (positions unchanged), with random microsecond times and deliberate same-instant pairs."""
+    """Seeded trades on both instruments, 2024-07-01 to 07-05 from 10:30 to 14:00, between
+    MBR0002's two accounts (positions unchanged), with random microsecond times and deliberate
+    same-instant pairs. The hand-made trades before 10:30 keep their minutes to themselves."""
     rng = random.Random(seed)
     rows: list[Row] = []
     number = 0
@@ -176,11 +184,11 @@ def random_trades(seed: int = 7, per_day: int = 60) -> list[Row]:
             price = Decimal(base)
             for _ in range(per_day):
                 number += 1
-                offset_us = rng.randrange(0, 4 * 3600 * 1_000_000)
+                offset_us = rng.randrange(0, 7 * 1800 * 1_000_000)
                 if rows and rng.random() < 0.1:  # same instant as the previous trade
                     executed = rows[-1]["executed_at"]
                 else:
-                    executed = datetime(2024, 7, day, 10, tzinfo=UTC) + timedelta(microseconds=offset_us)
+                    executed = datetime(2024, 7, day, 10, 30, tzinfo=UTC) + timedelta(microseconds=offset_us)
                 price = max(Decimal(1000), price + Decimal(rng.randint(-20, 20)) / 2)
                 buyer, seller = (
                     ("ACC000002", "ACC000005") if rng.random() < 0.5 else ("ACC000005", "ACC000002")
@@ -429,9 +437,9 @@ def load_all(conn: psycopg.Connection, extra_trades: list[Row] | None = None) ->
         )
 
 
-CLEAR_EMAILS = (
-    [m["contact_email"] for m in MEMBERS]
-    + [o["email"] for o in BENEFICIAL_OWNERS]
-    + [u["email"] for u in USERS]
-)
-"""Every clear e-mail in the raw rows: none may appear outside restricted, raw and snapshots."""
+CLEAR_PII = [
+    *(m[column] for m in MEMBERS for column in ("contact_email", "contact_phone")),
+    *(o[column] for o in BENEFICIAL_OWNERS for column in ("full_name", "national_id", "email", "phone")),
+    *(u[column] for u in USERS for column in ("email", "full_name", "phone") if u[column]),
+]
+"""Every clear PII text value in the raw rows: none may appear outside raw and restricted."""

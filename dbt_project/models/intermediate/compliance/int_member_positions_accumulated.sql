@@ -85,13 +85,15 @@ accumulated as (
         member_days.member_id,
         member_days.commodity_code,
         member_days.position_date,
-        coalesce(daily_changes.bought_t, 0) as bought_t,
-        coalesce(daily_changes.sold_t, 0) as sold_t,
-        coalesce(daily_changes.net_change_t, 0) as net_change_t,
-        sum(coalesce(daily_changes.net_change_t, 0)) over (
-            partition by member_days.member_id, member_days.commodity_code
-            order by member_days.position_date
-            rows between unbounded preceding and current row
+        cast(coalesce(daily_changes.bought_t, 0) as {{ quantity_total_type() }}) as bought_t,
+        cast(coalesce(daily_changes.sold_t, 0) as {{ quantity_total_type() }}) as sold_t,
+        cast(coalesce(daily_changes.net_change_t, 0) as {{ quantity_total_type() }}) as net_change_t,
+        cast(
+            sum(coalesce(daily_changes.net_change_t, 0)) over (
+                partition by member_days.member_id, member_days.commodity_code
+                order by member_days.position_date
+                rows between unbounded preceding and current row
+            ) as {{ quantity_total_type() }}
         ) as net_position_t
 
     from member_days

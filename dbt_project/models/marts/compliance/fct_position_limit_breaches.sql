@@ -97,7 +97,7 @@ select
     case when net_position_t > 0 then 'long' else 'short' end as position_side,
     position_limit_id,
     max_net_position_t,
-    abs(net_position_t) - max_net_position_t as excess_t,
+    cast(abs(net_position_t) - max_net_position_t as {{ quantity_total_type() }}) as excess_t,
     not was_breach_day_before as is_new_breach,
     min(position_date) over (
         partition by member_id, commodity_code, breach_episode

@@ -115,6 +115,8 @@ select
     settlement_window_start_at,
     settlement_window_end_at,
     settlement_window_trade_count,
-    previous_settlement_price_ghs_per_t,
-    settlement_price_ghs_per_t - previous_settlement_price_ghs_per_t as settlement_change_ghs_per_t
+    cast(previous_settlement_price_ghs_per_t as {{ vwap_type() }}) as previous_settlement_price_ghs_per_t,
+    cast(
+        settlement_price_ghs_per_t - previous_settlement_price_ghs_per_t as {{ vwap_type() }}
+    ) as settlement_change_ghs_per_t
 from final
