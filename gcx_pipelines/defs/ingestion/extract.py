@@ -223,7 +223,7 @@ def read_drop_lines(path: Path, columns: Sequence[Column], file_format: str) -> 
             positions, header_error = _csv_header(file.readline(), names)
         first_line = 2 if file_format == "csv" else 1
         for line_number, raw in enumerate(file, start=first_line):
-            line = raw.rstrip(b"\n").removesuffix(b"\r")
+            line = raw.removesuffix(b"\n").removesuffix(b"\r")
             if header_error:
                 batch.add(line_number, None, header_error, line)
             elif file_format == "csv":

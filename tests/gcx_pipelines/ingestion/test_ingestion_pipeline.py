@@ -11,15 +11,11 @@ import pytest
 from gcx import database
 from gcx_pipelines.defs.ingestion import extract, lake
 from gcx_pipelines.defs.ingestion.assets import (
-    bronze_assets,
     build_bronze_asset,
     build_raw_asset,
     build_reconciliation_check,
-    raw_assets,
-    reconciliation_checks,
 )
 from gcx_pipelines.defs.ingestion.datasets import DATASETS_BY_TABLE
-from gcx_pipelines.defs.ingestion.load import ensure_raw_schema
 from gcx_pipelines.defs.ingestion.reconcile import reconcile
 from gcx_pipelines.resources import GcxResource
 
@@ -266,39 +262,3 @@ def test_the_first_partition_takes_all_earlier_rows(sources):
             assert [r["member_id"] for b in rows.batches for r in b.to_pylist()] == ["MBR0003"]
         with extract.partition(members, date(2024, 1, 1), sources.landing_dir, conn) as rows:
             assert rows.source_rows == 0
-
-
-def test_the_registry_matches_the_raw_tables(settings):
-    """raw_schema.sql (the dbt engineer's contract) and datasets.py (what ingestion loads) agree."""
-    pg_types = {
-        "string": "text",
-        "int16": "smallint",
-        "int32": "integer",
-        "int64": "bigint",
-        "double": "double precision",
-        "timestamp[us, tz=UTC]": "timestamp with time zone",
-        "date32[day]": "date",
-        "bool": "boolean",
-    }
-    with database.connect("warehouse") as conn:
-        ensure_raw_schema(conn)
-        ensure_raw_schema(conn)  # idempotent
-        for table, dataset in DATASETS_BY_TABLE.items():
-            columns = conn.execute(
-                "select column_name, data_type, numeric_precision, numeric_scale from information_schema.columns "
-                "where table_schema = 'raw' and table_name = %s and column_name not like '\\_%%' "
-                "order by ordinal_position",
-                (table,),
-            ).fetchall()
-            expected = [
-                (c.name, "numeric", c.type.precision, c.type.scale)
-                if str(c.type).startswith("decimal")
-                else (c.name, pg_types[str(c.type)])
-                for c in dataset.columns
-            ]
-            got = [(n, t, p, s) if t == "numeric" else (n, t) for n, t, p, s in columns]
-            assert got == expected, table
-
-
-def test_every_dataset_has_a_bronze_raw_and_check():
-    assert len(bronze_assets) == len(raw_assets) == len(reconciliation_checks) == 19

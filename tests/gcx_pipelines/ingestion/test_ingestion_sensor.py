@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 import pytest
 
-from gcx_pipelines.defs.ingestion import defs, landing_drops_job
+from gcx_pipelines.defs.ingestion import landing_drops_job
 from gcx_pipelines.defs.ingestion.sensors import landing_folder_sensor
 from gcx_pipelines.resources import GcxResource
 
@@ -79,19 +79,3 @@ def test_a_file_dated_beyond_the_last_partition_waits_for_its_day(home):
 
 def test_the_sensor_targets_the_drop_job():
     assert landing_folder_sensor.job_name == landing_drops_job.name
-
-
-def test_ingestion_definitions_load_with_the_gcx_resource(tmp_path):
-    full = dg.Definitions.merge(defs, dg.Definitions(resources={"gcx": GcxResource(home=str(tmp_path))}))
-    dg.Definitions.validate_loadable(full)
-    job = full.resolve_job_def("landing_drops_job")
-    assert len(job.asset_layer.selected_asset_keys) == 16
-    graph = full.resolve_asset_graph()
-    raw = {key for key in graph.get_all_asset_keys() if key.path[0] == "raw"}
-    assert dg.AssetKey(["raw", "exchange__trades"]) in raw and len(raw) == 19
-    for key in raw:
-        node = graph.get(key)
-        assert node.group_name == "ingestion"
-        assert node.owners == ["team:data-engineering"]
-        assert node.partitions_def is not None
-        assert node.description
