@@ -8,10 +8,11 @@ import dagster as dg
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import DAY, GOOD_ROWS, log_load, replace_partition, replace_quarantine
+from quality_rows import DAY, GOOD_ROWS, log_load, replace_partition, replace_quarantine
 
 from gcx import database
 from gcx_pipelines.defs import quality
+from gcx_pipelines.defs.quality import reconciliation
 from gcx_pipelines.defs.quality.checks import (
     BRONZE_CHECK_NAME,
     FCT_TRADES_ASSET_KEY,
@@ -247,21 +248,29 @@ def _exchange_trades(conn) -> None:
         )
 
 
+@pytest.fixture
+def fct_trades_table(monkeypatch, conn) -> str:
+    """A stand-in for dbt's marts.fct_trades in a schema of its own (the real mart is left alone)."""
+    monkeypatch.setattr(reconciliation, "FCT_TRADES_TABLE", ("test_quality_marts", "fct_trades"))
+    conn.execute("create schema if not exists test_quality_marts")
+    conn.execute("drop table if exists test_quality_marts.fct_trades")
+    conn.execute("create table test_quality_marts.fct_trades (trade_id text, updated_at timestamptz)")
+    return "test_quality_marts.fct_trades"
+
+
 def _fct_trades_stand_in(updated_ats: list[str]):
     @dg.asset(key=FCT_TRADES_ASSET_KEY)
     def fct_trades(gcx: GcxResource) -> None:
         """Stands in for the dbt model."""
         with gcx.connect("warehouse") as conn:
-            conn.execute("create schema if not exists marts")
-            conn.execute("drop table if exists marts.fct_trades")
-            conn.execute("create table marts.fct_trades (trade_id text, updated_at timestamptz)")
+            conn.execute("truncate test_quality_marts.fct_trades")
             for n, updated in enumerate(updated_ats):
-                conn.execute("insert into marts.fct_trades values (%s, %s)", (f"T{n}", updated))
+                conn.execute("insert into test_quality_marts.fct_trades values (%s, %s)", (f"T{n}", updated))
 
     return [fct_trades, check_def(quality.defs, FCT_TRADES_ASSET_KEY, TRADES_RECONCILIATION_CHECK_NAME)]
 
 
-def test_trades_reconcile_from_source_to_mart(resources, conn, empty_exchange):
+def test_trades_reconcile_from_source_to_mart(resources, conn, empty_exchange, fct_trades_table):
     with database.connect("exchange") as exchange:
         _exchange_trades(exchange)
     conn.execute("delete from raw.ingestion_log where source = 'exchange' and dataset = 'trades'")
@@ -301,9 +310,7 @@ def test_trades_reconcile_from_source_to_mart(resources, conn, empty_exchange):
     assert D2 - timedelta(days=1) == D1
 
 
-def test_trades_before_the_first_partition_count_on_its_day(conn, empty_exchange):
-    from gcx_pipelines.defs.quality.reconciliation import reconcile_trades
-
+def test_trades_before_the_first_partition_count_on_its_day(conn, empty_exchange, fct_trades_table):
     with database.connect("exchange") as exchange:
         _exchange_trades(exchange)
         exchange.execute(
@@ -312,17 +319,13 @@ def test_trades_before_the_first_partition_count_on_its_day(conn, empty_exchange
         )
     replace_quarantine(conn, TRADES, D1, 1)
     replace_quarantine(conn, TRADES, D2, 0)
-    conn.execute("drop table if exists marts.fct_trades")
-    conn.execute("create schema if not exists marts")
     conn.execute(
-        "create table marts.fct_trades as select 'T0'::text as trade_id, '2024-04-01T10:00Z'::timestamptz as updated_at"
-    )
-    conn.execute(
-        "insert into marts.fct_trades values ('T1', '2024-04-01T11:00Z'), ('T3', '2024-04-02T10:00Z'), ('T4', '2024-04-02T11:00Z')"
+        f"insert into {fct_trades_table} values ('T0', '2024-04-01T10:00Z'), ('T1', '2024-04-01T11:00Z'),"
+        " ('T3', '2024-04-02T10:00Z'), ('T4', '2024-04-02T11:00Z')"
     )
     with database.connect("exchange") as exchange:
-        assert all(d.passed for d in reconcile_trades(conn, exchange, [D1, D2]))
-        [day1, day2] = reconcile_trades(conn, exchange, [D1, D2], first_day=D1)
+        assert all(d.passed for d in reconciliation.reconcile_trades(conn, exchange, [D1, D2]))
+        [day1, day2] = reconciliation.reconcile_trades(conn, exchange, [D1, D2], first_day=D1)
         assert (day1.source_trades, day1.mart_trades, day1.difference, day2.passed) == (4, 2, 1, True)
-        conn.execute("insert into marts.fct_trades values ('T9', '2024-03-30T10:00Z')")
-        assert all(d.passed for d in reconcile_trades(conn, exchange, [D1, D2], first_day=D1))
+        conn.execute(f"insert into {fct_trades_table} values ('T9', '2024-03-30T10:00Z')")
+        assert all(d.passed for d in reconciliation.reconcile_trades(conn, exchange, [D1, D2], first_day=D1))

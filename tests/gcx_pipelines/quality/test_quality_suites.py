@@ -6,7 +6,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import DAY, GOOD_ROWS, replace_partition, replace_quarantine
+from quality_rows import DAY, GOOD_ROWS, replace_partition, replace_quarantine
 
 from gcx_pipelines.defs.quality.suites import SUITES, suite_for
 from gcx_pipelines.defs.quality.validation import lake_file, validate_bronze_partition, validate_raw_partition
