@@ -12,7 +12,7 @@ file). The source row count and origin are kept in the file's key-value metadata
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -70,7 +70,17 @@ def write_partition(
 
 def describe(path: Path) -> LakeFile:
     """Rows, source rows and origin of a bronze file, from its footer (the data is not read)."""
-    metadata = pq.read_metadata(path)
+    return _described(path, pq.read_metadata(path))
+
+
+def open_partition(path: Path) -> tuple[LakeFile, pq.ParquetFile]:
+    """The file's description and an open reader of its rows, from one open file: if a re-run
+    replaces the file meanwhile, both still describe the same version."""
+    reader = pq.ParquetFile(path)
+    return _described(path, reader.metadata), reader
+
+
+def _described(path: Path, metadata: pq.FileMetaData) -> LakeFile:
     custom = metadata.metadata or {}
     return LakeFile(
         path=path,
@@ -78,15 +88,3 @@ def describe(path: Path) -> LakeFile:
         source_rows=int(custom[SOURCE_ROWS_KEY]),
         origin=custom[ORIGIN_KEY].decode(),
     )
-
-
-def read_batches(
-    path: Path, columns: list[str] | None = None, batch_rows: int = 100_000
-) -> Iterator[pa.RecordBatch]:
-    """The file's rows in order, a bounded number at a time."""
-    yield from pq.ParquetFile(path).iter_batches(batch_size=batch_rows, columns=columns)
-
-
-def read_columns(path: Path, columns: list[str]) -> pa.Table:
-    """A few columns of the whole file (e.g. the record keys, to find duplicates across batches)."""
-    return pq.read_table(path, columns=columns)

@@ -21,6 +21,7 @@ import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
 from psycopg import sql
 
 from gcx_pipelines.defs.ingestion import lake
@@ -31,6 +32,8 @@ from gcx_pipelines.defs.ingestion.validate import READ_ERROR, SOURCE_ROW, Refere
 RAW_SCHEMA_SQL = Path(__file__).with_name("raw_schema.sql")
 RAW_SCHEMA_LOCK = 4_237_001
 """Advisory lock id held while creating the raw schema (concurrent CREATE IF NOT EXISTS can collide)."""
+BATCH_ROWS = 100_000
+"""Rows validated and copied at a time: bounds memory whatever the partition's size."""
 LINEAGE_COLUMNS = ("_partition_date", "_lake_file", "_source_row")
 QUARANTINE_COLUMNS = (
     "source",
@@ -72,11 +75,11 @@ def load_partition(
         raise FileNotFoundError(
             f"no lake file for {dataset.table} on {day}: {path} (materialize its bronze asset first)"
         )
-    described = lake.describe(path)
+    described, parquet = lake.open_partition(path)
     lake_file = path.relative_to(lake_dir).as_posix()
     # where a quarantined row can be found: the landing file for drops, the lake file for the exchange
     source_file = described.origin if dataset.file_format else lake_file
-    duplicate_of = _duplicates(path, dataset)
+    duplicate_of = _duplicates(parquet, dataset)
     raw_rows = quarantined_rows = 0
     with conn.transaction():
         conn.execute("set local time zone 'UTC'")
@@ -89,7 +92,7 @@ def load_partition(
             "delete from raw.quarantine where source = %s and dataset = %s and partition_date = %s",
             (dataset.source, dataset.name, day),
         )
-        for batch in lake.read_batches(path):
+        for batch in parquet.iter_batches(batch_size=BATCH_ROWS):
             verdict = validate(
                 batch,
                 dataset.columns,
@@ -132,10 +135,10 @@ def load_partition(
     return result
 
 
-def _duplicates(path: Path, dataset: Dataset) -> dict[int, int]:
+def _duplicates(parquet: pq.ParquetFile, dataset: Dataset) -> dict[int, int]:
     """Later occurrences of a key anywhere in the partition (batches alone cannot see across batches)."""
     columns = [dataset.key, SOURCE_ROW] + ([READ_ERROR] if dataset.file_format else [])
-    table = lake.read_columns(path, columns)
+    table = parquet.read(columns=columns)
     if table.num_rows == 0:
         return {}
     keys = pd.Series(table.column(dataset.key).cast(pa.string()).to_pandas(), dtype=object)
