@@ -52,6 +52,8 @@ def _source_description(dataset: Dataset) -> str:
 
 
 def build_bronze_asset(dataset: Dataset) -> dg.AssetsDefinition:
+    """The dataset's daily bronze asset: the day's source rows, as received, in the lake."""
+
     @dg.asset(
         key=bronze_key(dataset),
         partitions_def=daily_partitions,
@@ -97,6 +99,8 @@ def build_bronze_asset(dataset: Dataset) -> dg.AssetsDefinition:
 
 
 def build_raw_asset(dataset: Dataset) -> dg.AssetsDefinition:
+    """The dataset's daily raw asset: the day's lake rows validated into raw, the bad ones into quarantine."""
+
     @dg.asset(
         key=raw_key(dataset),
         deps=[bronze_key(dataset)],
@@ -120,9 +124,10 @@ def build_raw_asset(dataset: Dataset) -> dg.AssetsDefinition:
         if dataset.needs_reference:
             with gcx.connect("exchange") as exchange:
                 reference = Reference.from_exchange(exchange)
+        lake_dir = gcx.settings().lake_dir
         with gcx.connect("warehouse") as conn:
             load.ensure_raw_schema(conn)
-            result = load.load_partition(conn, dataset, day, gcx.settings().lake_dir, reference)
+            result = load.load_partition(conn, dataset, day, lake_dir, reference)
         if result.quarantined_rows:
             context.log.warning(
                 f"{dataset.table} {day}: {result.quarantined_rows} of {result.lake_rows} rows quarantined"
@@ -133,7 +138,7 @@ def build_raw_asset(dataset: Dataset) -> dg.AssetsDefinition:
                 "quarantined_rows": result.quarantined_rows,
                 "source_rows": result.source_rows,
                 "lake_rows": result.lake_rows,
-                "lake_file": result.lake_file,
+                "lake_file": dg.MetadataValue.path(str(lake_dir / result.lake_file)),
             }
         )
 
@@ -141,6 +146,10 @@ def build_raw_asset(dataset: Dataset) -> dg.AssetsDefinition:
 
 
 def build_reconciliation_check(dataset: Dataset) -> dg.AssetChecksDefinition:
+    """The raw asset's blocking check that the day's rows add up from source to raw and quarantine.
+
+    Blocking: a day that does not reconcile must not feed the dbt models downstream.
+    """
     with warnings.catch_warnings():
         # partitioned asset checks are a "preview" feature of Dagster 1.13; the warning says only that
         warnings.simplefilter("ignore", dg.PreviewWarning)

@@ -65,6 +65,7 @@ def find_drop_files(landing_dir: Path) -> list[DropFile]:
 @dg.sensor(
     job=landing_drops_job,
     minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
     description="Ingests each compliance/platform drop file when it appears in the landing folder or changes.",
 )
 def landing_folder_sensor(
