@@ -11,7 +11,11 @@ To run dbt by hand against the platform's warehouse:
 
 from __future__ import annotations
 
+import os
 import shlex
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 from dagster_dbt import DbtProject
@@ -26,6 +30,13 @@ dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_D
 """dbt_project/ with its profiles.yml; the manifest goes to dbt_project/target/manifest.json."""
 
 DEFAULT_POSTGRES_PORT = 5432
+
+
+def dbt_executable() -> str:
+    """The `dbt` of this Python's environment (the project's .venv), so Dagster runs the dbt-core it
+    imports whatever PATH says; `dbt` from PATH when there is none beside it."""
+    local = Path(sys.executable).with_name("dbt")
+    return str(local) if local.exists() else "dbt"
 
 
 def dbt_env(settings: Settings | None = None) -> dict[str, str]:
@@ -47,6 +58,22 @@ def dbt_env(settings: Settings | None = None) -> dict[str, str]:
         "GCX_WAREHOUSE_DBNAME": url.database or "warehouse",
         "PGTZ": "UTC",
     }
+
+
+@contextmanager
+def environment(values: Mapping[str, str]) -> Iterator[None]:
+    """os.environ with `values` set for the duration, restored after: dbt reads its connection
+    with env_var(), and both dbt's runner and DbtCliResource take the process environment."""
+    previous = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 if __name__ == "__main__":

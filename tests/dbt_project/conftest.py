@@ -1,39 +1,40 @@
 """Fixtures for the dbt project's tests: a fresh warehouse database per test module on the session's
-embedded PostgreSQL, and dbt run in process (dbtRunner) against it with the env from `dbt_env`."""
+embedded PostgreSQL, and dbt run in process (dbtRunner) against it with the env from `dbt_env`.
+
+The project is parsed once per session and the manifest handed to every invocation: the modules
+share one database name (recreated empty for each), which the manifest's relations carry."""
 
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 import pytest
 from dbt.cli.main import dbtRunner, dbtRunnerResult
+from dbt.contracts.graph.manifest import Manifest
 
 from gcx import database
 from gcx.settings import Settings
-from gcx_pipelines.project import DBT_PROJECT_DIR, dbt_env
+from gcx_pipelines.project import DBT_PROJECT_DIR, dbt_env, environment
 
 PASSED = {"success", "pass"}
+AS_OF_DATE = "2024-07-10"
+"""The `as_of_date` var every build uses, so point-in-time rules do not depend on today."""
+DATABASE = "dbt_project_tests"
 
 
-@contextmanager
-def environment(values: dict[str, str]) -> Iterator[None]:
-    """os.environ with `values` set, restored afterwards (dbt reads env_var() from os.environ)."""
-    previous = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+def dbt_command(args: tuple[str, ...], artifacts: Path) -> list[str]:
+    """A dbt command on the project, writing its target and logs under `artifacts`."""
+    return [
+        *args,
+        "--project-dir", str(DBT_PROJECT_DIR),
+        "--profiles-dir", str(DBT_PROJECT_DIR),
+        "--target-path", str(artifacts / "target"),
+        "--log-path", str(artifacts / "logs"),
+        "--vars", json.dumps({"as_of_date": AS_OF_DATE}),
+    ]  # fmt: skip
 
 
 @dataclass
@@ -43,7 +44,7 @@ class Warehouse:
     url: str
     env: dict[str, str]
     artifacts: Path
-    vars: dict[str, str]
+    manifest: Manifest
 
     def connect(self) -> psycopg.Connection:
         return psycopg.connect(self.url, autocommit=True)
@@ -54,16 +55,8 @@ class Warehouse:
 
     def dbt(self, *args: str) -> dbtRunnerResult:
         """Run a dbt command in process; every node must succeed (or pass, for tests)."""
-        command = [
-            *args,
-            "--project-dir", str(DBT_PROJECT_DIR),
-            "--profiles-dir", str(DBT_PROJECT_DIR),
-            "--target-path", str(self.artifacts / "target"),
-            "--log-path", str(self.artifacts / "logs"),
-            "--vars", json.dumps(self.vars),
-        ]  # fmt: skip
         with environment(self.env):
-            result = dbtRunner().invoke(command)
+            result = dbtRunner(manifest=self.manifest).invoke(dbt_command(args, self.artifacts))
         if result.exception is not None:
             raise result.exception
         failures = [
@@ -75,18 +68,30 @@ class Warehouse:
         return result
 
 
+@pytest.fixture(scope="session")
+def dbt_manifest(tmp_path_factory: pytest.TempPathFactory) -> Manifest:
+    """The project parsed once (parsing reads no database, but records its name)."""
+    with environment({"GCX_WAREHOUSE_DBNAME": DATABASE}):
+        result = dbtRunner().invoke(dbt_command(("parse",), tmp_path_factory.mktemp("dbt_parse")))
+    assert result.success, result.exception
+    return result.result
+
+
 @pytest.fixture(scope="module")
-def fresh_warehouse(settings: Settings, request: pytest.FixtureRequest, tmp_path_factory) -> Warehouse:
-    """An empty database named after the test module, and dbt's env for it (from `dbt_env`)."""
-    name = "dbt_" + request.module.__name__.rsplit(".", 1)[-1]
+def fresh_warehouse(
+    settings: Settings,
+    dbt_manifest: Manifest,
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Warehouse:
+    """The tests' database, empty, and dbt's env for it (from `dbt_env`)."""
     maintenance = database.server_url(settings)
     with psycopg.connect(maintenance, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
-        conn.execute(f'create database "{name}"')
-    env = {**dbt_env(settings), "GCX_WAREHOUSE_DBNAME": name}
+        conn.execute(f"drop database if exists {DATABASE} with (force)")
+        conn.execute(f"create database {DATABASE}")
     return Warehouse(
-        url=database.url_for_database(maintenance, name),
-        env=env,
-        artifacts=tmp_path_factory.mktemp(name),
-        vars={"as_of_date": "2024-07-10"},
+        url=database.url_for_database(maintenance, DATABASE),
+        env={**dbt_env(settings), "GCX_WAREHOUSE_DBNAME": DATABASE},
+        artifacts=tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1]),
+        manifest=dbt_manifest,
     )

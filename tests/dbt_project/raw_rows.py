@@ -21,8 +21,6 @@ import psycopg
 RAW_SCHEMA_SQL = (
     Path(__file__).resolve().parents[2] / "gcx_pipelines" / "defs" / "ingestion" / "raw_schema.sql"
 )
-AS_OF_DATE = date(2024, 7, 10)
-"""The `as_of_date` var the tests build with, so point-in-time rules do not depend on today."""
 
 Row = dict[str, Any]
 

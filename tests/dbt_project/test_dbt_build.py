@@ -5,7 +5,6 @@ reaches a schema other than raw and restricted."""
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -81,7 +80,6 @@ def built(fresh_warehouse):
     trades = raw_rows.TRADES + raw_rows.random_trades()
     with fresh_warehouse.connect() as conn:
         raw_rows.load_all(conn, extra_trades=trades[len(raw_rows.TRADES) :])
-    fresh_warehouse.vars = {"as_of_date": raw_rows.AS_OF_DATE.isoformat()}
     result = fresh_warehouse.dbt("build")
     return fresh_warehouse, trades, result
 
@@ -198,14 +196,11 @@ def test_no_clear_pii_outside_raw_and_restricted(built):
     ]
 
 
-def test_pii_columns_are_declared_only_in_restricted_models(built):
-    warehouse, _, _ = built
-    manifest = json.loads((warehouse.artifacts / "target" / "manifest.json").read_text())
+def test_pii_columns_are_declared_only_in_restricted_models(dbt_manifest):
     pii_schemas = {
-        node["schema"]
-        for node in manifest["nodes"].values()
-        if node["resource_type"] == "model"
-        and any(column.get("config", {}).get("meta", {}).get("pii") for column in node["columns"].values())
+        node.schema
+        for node in dbt_manifest.nodes.values()
+        if node.resource_type == "model" and any(column.meta.get("pii") for column in node.columns.values())
     }
     assert pii_schemas == {"restricted"}
 

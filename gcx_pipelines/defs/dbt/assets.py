@@ -1,0 +1,92 @@
+"""The dbt project's models and snapshot as Dagster assets, and its data tests as asset checks.
+
+- Sources map to the ingestion assets that load them: `raw.<source>__<dataset>` is
+  AssetKey(["raw", "<source>__<dataset>"]) (the raw table's name), so lineage runs from the lake
+  through raw into the marts. Models keep dagster-dbt's default key (the model name).
+- Groups and owners come from the dbt groups (dbt_project/models/_groups.yml): staging, trading,
+  compliance, platform, executive; an owner's name becomes a `team:` owner.
+- dbt tests (data tests) become asset checks; unit tests run inside `dbt build` before their model.
+- A run builds with the warehouse connection of the run's settings (`gcx` resource), passed to dbt
+  as the environment variables dbt_project/profiles.yml reads (`dbt_env`), and reports row counts.
+
+The assets are unpartitioned: each run is a `dbt build` of the selection, made cheap by the
+incremental OHLCV marts, which rebuild only the days whose trades changed.
+"""
+
+import fcntl
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+
+from gcx_pipelines.project import dbt_env, dbt_executable, dbt_project, environment
+from gcx_pipelines.resources import GcxResource
+
+
+class GcxDbtTranslator(DagsterDbtTranslator):
+    """Sources are the ingestion's raw assets; dbt groups give asset groups and `team:` owners."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            # the identifier is the raw table: exchange__trades, compliance__kyc_checks, ingestion_log
+            return dg.AssetKey(["raw", dbt_resource_props["identifier"]])
+        return super().get_asset_key(dbt_resource_props)
+
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str] | None:
+        owner = (dbt_resource_props.get("group") or {}).get("owner") or {}
+        if owner.get("email"):
+            return [owner["email"]]
+        return [f"team:{owner['name']}"] if owner.get("name") else None
+
+
+SUBSET_TESTS = {"DBT_INDIRECT_SELECTION": "buildable"}
+"""In a subset run, run a test only when the run builds all its parents (or their ancestors): dbt's
+default (eager) would also run, say, a relationships test of an unbuilt model that points at a
+selected one, and fail on a relation that does not exist yet."""
+
+translator = GcxDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_code_references=True))
+
+
+def prepared_manifest() -> Path:
+    """dbt's manifest, parsed now when missing (a fresh clone) or older than a file of the project
+    (models edited since: `dagster dev` reloads and `gcx materialize` see them). `dbt parse` reads
+    no database, and partial parsing keeps a re-parse to a few seconds.
+
+    Processes loading the code location at once (webserver, daemon) take turns on a file lock, so
+    one parses and the others find its manifest.
+    """
+    manifest = dbt_project.manifest_path
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    with (manifest.parent / ".parse.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not manifest.exists() or manifest.stat().st_mtime < _newest_project_file_mtime():
+            dbt_resource().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
+    return manifest
+
+
+def _newest_project_file_mtime() -> float:
+    project_dir = dbt_project.project_dir
+    skip = {project_dir / dbt_project.target_path, project_dir / "logs", project_dir / "dbt_packages"}
+    return max(
+        path.stat().st_mtime
+        for path in project_dir.rglob("*")
+        if path.suffix in {".sql", ".yml", ".yaml"} and not any(folder in path.parents for folder in skip)
+    )
+
+
+def dbt_resource() -> DbtCliResource:
+    return DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())
+
+
+@dbt_assets(
+    manifest=prepared_manifest(),
+    project=dbt_project,
+    dagster_dbt_translator=translator,
+)
+def warehouse_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, gcx: GcxResource):
+    """`dbt build` of the selected models and snapshot: staging, intermediate and marts, each with its tests."""
+    env = {**dbt_env(gcx.settings()), **SUBSET_TESTS}
+    with environment(env):  # DbtCliResource passes dbt the process environment
+        yield from dbt.cli(["build"], context=context).stream().fetch_row_counts()
