@@ -154,7 +154,7 @@ TRADES = [
     trade("T0004", 1, "2024-07-01 10:02:59.999999", "2990", "20", "ACC000002", "ACC000001"),
     trade("T0005", 1, "2024-07-01 10:03:00", "2995", "10", "ACC000002", "ACC000001"),
     trade("T0006", 1, "2024-07-01 10:05:00", "3020", "8", "ACC000002", "ACC000001"),
-    # large by quantity (600 t >= 500 t): MBR0003 goes 600 t long white maize, over its 500 t limit
+    # large by quantity (600 t >= 500 t): MBR0003 buys 600 t net of white maize, over its 500 t limit
     trade("T0009", 1, "2024-07-01 11:00:00", "3000", "600", "ACC000003", "ACC000001"),
     # the settlement window of 2024-07-01 ([13:30, 14:00], the close included)
     trade("T0007", 1, "2024-07-01 13:45:00", "3100", "50", "ACC000002", "ACC000005"),
@@ -167,6 +167,8 @@ TRADES = [
     trade("T0012", 1, "2024-07-02 10:30:00", "3040", "10", "ACC000002", "ACC000005", ts("2024-07-02 11:00")),
     # the same beneficial owner (BO000002) on both sides, through two members
     trade("T0013", 1, "2024-07-02 11:00:00", "3045", "15", "ACC000004", "ACC000002"),
+    # MBR0001 sells 150 t net on 07-03, the first day of its lowered 100 t limit: a breach
+    trade("T0014", 1, "2024-07-03 10:20:00", "3030", "150", "ACC000002", "ACC000001"),
 ]
 
 
@@ -322,7 +324,7 @@ POSITION_LIMITS = [
      "effective_from": start, "effective_to": end, "_partition_date": date(2024, 6, 1)}
     for lid, member, commodity, limit, start, end in [
         ("L1", "MBR0003", "WM", "500", date(2024, 6, 1), None),
-        # MBR0001 is 600 t short from 2024-07-01: within 1,000 t to 07-02 (included), over 100 t from 07-03
+        # MBR0001 sells 618 t net on 07-01 (within 1,000 t to 07-02, included) and 150 t on 07-03 (over 100 t)
         ("L2", "MBR0001", "WM", "1000", date(2024, 6, 1), date(2024, 7, 2)),
         ("L3", "MBR0001", "WM", "100", date(2024, 7, 3), None),
     ]

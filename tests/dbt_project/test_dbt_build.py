@@ -121,12 +121,12 @@ def test_scenarios_come_out_as_the_rules_say(built):
     q = warehouse.query
     assert {r[0] for r in q("select trade_id from compliance.fct_large_trades")} == {"T0009", "T0010"}
     breaches = q(
-        "select member_id, breach_started_on, count(*) from compliance.fct_position_limit_breaches"
-        " group by 1, 2 order by 1"
+        "select member_id, breach_date, net_position_t, position_limit_id"
+        " from compliance.fct_position_limit_breaches order by 2"
     )
     assert breaches == [
-        ("MBR0001", ts("2024-07-03").date(), 6),  # 603 t short over the 100 t limit from 07-03
-        ("MBR0003", ts("2024-07-01").date(), 8),  # 600 t long over its 500 t limit from 07-01
+        ("MBR0003", ts("2024-07-01").date(), Decimal("600"), "L1"),  # bought 600 t, limit 500 t
+        ("MBR0001", ts("2024-07-03").date(), Decimal("-150"), "L3"),  # sold 150 t, limit lowered to 100 t
     ]
     kyc = {
         r[0]: r[1:]
@@ -157,7 +157,7 @@ def test_scenarios_come_out_as_the_rules_say(built):
     )
     assert summary == [("closing_vwap",)]
     daily = q(
-        "select new_position_breach_count, sanctions_confirmed_match_count, filings_missing_count"
+        "select position_breach_count, sanctions_confirmed_match_count, filings_missing_count"
         " from compliance.fct_compliance_daily where compliance_date = '2024-07-05'"
     )
     assert daily == [(0, 1, 1)]  # F3 due 07-01 and never filed

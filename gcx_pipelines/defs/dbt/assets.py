@@ -19,7 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster_dbt import (
+    DagsterDbtCliRuntimeError,
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    dbt_assets,
+)
 
 from gcx_pipelines.project import dbt_env, dbt_executable, dbt_project, environment
 from gcx_pipelines.resources import GcxResource
@@ -62,8 +68,17 @@ def prepared_manifest() -> Path:
     with (manifest.parent / ".parse.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not manifest.exists() or manifest.stat().st_mtime < _newest_project_file_mtime():
-            dbt_resource().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
+            try:
+                _parse()
+            except DagsterDbtCliRuntimeError:
+                # dbt's partial parsing can trip over renamed models (e.g. a unit test of the old
+                # name still in its saved state): parse from scratch
+                _parse("--no-partial-parse")
     return manifest
+
+
+def _parse(*flags: str) -> None:
+    dbt_resource().cli(["parse", "--quiet", *flags], target_path=dbt_project.target_path).wait()
 
 
 def _newest_project_file_mtime() -> float:

@@ -2,8 +2,7 @@
 -- compliance dashboard and the daily report count. Flows count what happened that day; states
 -- count what stood at the end of that day.
 --   large_trade_count, large_trade_value_ghs    large trades executed that day (fct_large_trades)
---   position_breach_count                       member-commodity positions over their limit (state)
---   new_position_breach_count                   of which the breach started that day
+--   position_breach_count                       members' daily net positions over their limit that day
 --   kyc_expiring_count, kyc_expired_count,
 --   kyc_failed_count                            subjects in that KYC state that day (state)
 --   sanctions_potential_match_count,
@@ -29,8 +28,7 @@ breaches as (
 
     select
         breach_date as day,
-        count(*) as position_breach_count,
-        sum(case when is_new_breach then 1 else 0 end) as new_position_breach_count
+        count(*) as position_breach_count
 
     from {{ ref('fct_position_limit_breaches') }}
     group by breach_date
@@ -124,7 +122,6 @@ final as (
         coalesce(large_trades.large_trade_count, 0) as large_trade_count,
         coalesce(large_trades.large_trade_value_ghs, 0) as large_trade_value_ghs,
         coalesce(breaches.position_breach_count, 0) as position_breach_count,
-        coalesce(breaches.new_position_breach_count, 0) as new_position_breach_count,
         coalesce(kyc.kyc_expiring_count, 0) as kyc_expiring_count,
         coalesce(kyc.kyc_expired_count, 0) as kyc_expired_count,
         coalesce(kyc.kyc_failed_count, 0) as kyc_failed_count,

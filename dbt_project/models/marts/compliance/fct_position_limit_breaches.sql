@@ -1,5 +1,6 @@
--- One row per member, commodity and evaluation day on which the member's net position (long or
--- short) exceeds the position limit in force that day (README "Compliance rules").
+-- One row per member, commodity and trading day on which the member's net position that day
+-- (|bought - sold| tonnes, int_member_positions_netted) exceeds the position limit in force that
+-- day (README "Compliance rules").
 --
 -- The limit in force on day D: the member's limit for the commodity with effective_from <= D <=
 -- effective_to (both dates included, as the compliance drop states them; open-ended when
@@ -9,7 +10,7 @@ with
 
 positions as (
 
-    select * from {{ ref('int_member_positions_accumulated') }}
+    select * from {{ ref('int_member_positions_netted') }}
 
 ),
 
@@ -28,78 +29,40 @@ limits_in_force as (
         row_number() over (
             partition by positions.member_position_id
             order by limits.max_net_position_t, limits.position_limit_id
-        ) as precedence
+        ) as tightness
 
     from positions
     inner join limits
-        on positions.commodity_code = limits.commodity_code
-        and positions.member_id = limits.member_id
+        on positions.member_id = limits.member_id
+        and positions.commodity_code = limits.commodity_code
         and limits.effective_from <= positions.position_date
         and (limits.effective_to is null or positions.position_date <= limits.effective_to)
-
-),
-
-evaluated as (
-
-    select
-        positions.member_position_id,
-        positions.member_id,
-        positions.commodity_code,
-        positions.position_date,
-        positions.net_position_t,
-        limits_in_force.position_limit_id,
-        limits_in_force.max_net_position_t,
-        coalesce(abs(positions.net_position_t) > limits_in_force.max_net_position_t, false) as is_breach
-
-    from positions
-    left join limits_in_force
-        on positions.member_position_id = limits_in_force.member_position_id
-        and limits_in_force.precedence = 1
-
-),
-
-episodes as (
-
-    select
-        *,
-        coalesce(
-            lag(is_breach) over (
-                partition by member_id, commodity_code order by position_date
-            ),
-            false
-        ) as was_breach_day_before
-
-    from evaluated
 
 ),
 
 breaches as (
 
     select
-        *,
-        sum(case when not was_breach_day_before then 1 else 0 end) over (
-            partition by member_id, commodity_code
-            order by position_date
-            rows between unbounded preceding and current row
-        ) as breach_episode
+        positions.member_position_id as position_breach_id,
+        positions.member_id,
+        positions.commodity_code,
+        positions.position_date as breach_date,
+        positions.bought_t,
+        positions.sold_t,
+        positions.net_position_t,
+        case when positions.net_position_t > 0 then 'long' else 'short' end as position_side,
+        limits_in_force.position_limit_id,
+        limits_in_force.max_net_position_t,
+        cast(
+            abs(positions.net_position_t) - limits_in_force.max_net_position_t as {{ quantity_total_type() }}
+        ) as excess_t
 
-    from episodes
-    where is_breach
+    from positions
+    inner join limits_in_force
+        on positions.member_position_id = limits_in_force.member_position_id
+        and limits_in_force.tightness = 1
+    where abs(positions.net_position_t) > limits_in_force.max_net_position_t
 
 )
 
-select
-    member_position_id as position_breach_id,
-    member_id,
-    commodity_code,
-    position_date as breach_date,
-    net_position_t,
-    case when net_position_t > 0 then 'long' else 'short' end as position_side,
-    position_limit_id,
-    max_net_position_t,
-    cast(abs(net_position_t) - max_net_position_t as {{ quantity_total_type() }}) as excess_t,
-    not was_breach_day_before as is_new_breach,
-    min(position_date) over (
-        partition by member_id, commodity_code, breach_episode
-    ) as breach_started_on
-from breaches
+select * from breaches

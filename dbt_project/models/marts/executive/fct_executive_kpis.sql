@@ -5,8 +5,9 @@
 --                side's traded value (a placeholder schedule: see README "Executive KPIs").
 --                They are different measures and are not added up.
 --   users        new_users (signed up in the period), active_users (an app session or API request)
---   compliance   flows in the period (large trades, sanctions hits, settlement fails, late filings)
---                and states at its last day (open position breaches, KYC expired, filings missing)
+--   compliance   flows in the period (large trades, position-limit breaches, sanctions hits,
+--                settlement fails, late filings) and states at its last day (KYC expired, filings
+--                missing)
 --   pipeline     partitions loaded, rows loaded into raw and rows quarantined in the period
 with
 
@@ -107,6 +108,7 @@ compliance_flows as (
         periods.period_grain,
         periods.period_start,
         sum(daily.large_trade_count) as large_trade_count,
+        sum(daily.position_breach_count) as position_breach_count,
         sum(daily.sanctions_potential_match_count + daily.sanctions_confirmed_match_count) as sanctions_hit_count,
         sum(daily.settlement_fail_count) as settlement_fail_count,
         sum(daily.filings_late_count) as filings_late_count
@@ -122,7 +124,6 @@ compliance_states as (
     select
         period_list.period_grain,
         period_list.period_start,
-        daily.position_breach_count as open_position_breach_count,
         daily.kyc_expired_count,
         daily.filings_missing_count
 
@@ -164,10 +165,10 @@ final as (
         coalesce(new_users.new_users, 0) as new_users,
         coalesce(active_users.active_users, 0) as active_users,
         coalesce(compliance_flows.large_trade_count, 0) as large_trade_count,
+        coalesce(compliance_flows.position_breach_count, 0) as position_breach_count,
         coalesce(compliance_flows.sanctions_hit_count, 0) as sanctions_hit_count,
         coalesce(compliance_flows.settlement_fail_count, 0) as settlement_fail_count,
         coalesce(compliance_flows.filings_late_count, 0) as filings_late_count,
-        coalesce(compliance_states.open_position_breach_count, 0) as open_position_breach_count,
         coalesce(compliance_states.kyc_expired_count, 0) as kyc_expired_count,
         coalesce(compliance_states.filings_missing_count, 0) as filings_missing_count,
         coalesce(pipeline.partitions_loaded, 0) as partitions_loaded,
