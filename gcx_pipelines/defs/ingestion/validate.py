@@ -188,7 +188,7 @@ def validate(
         if not len(indices):
             return
         if isinstance(shown, pd.Series):
-            values = [shown.iat[index] for index in indices]
+            values = shown.iloc[indices].tolist()
         else:
             values = shown.take(pa.array(indices)).to_pylist()
         for index, value in zip(indices, values, strict=True):

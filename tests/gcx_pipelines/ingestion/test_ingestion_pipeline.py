@@ -38,6 +38,8 @@ API_USAGE_FILE = (
     b'{"request_id":"R2","user_id":"U1","endpoint":"/v1/ohlcv","requested_at":"2024-02-06T10:01:00.000Z",'
     b'"status_code":"abc","rows":0,"bytes":10,"latency_ms":3}\n'  # wrong type
     b'{"request_id":"R3","user_id":"U1","endpoint":"/v1/oh\n'  # broken JSON
+    b'{"request_id":"R4\\u0000","user_id":"U1","endpoint":"/v1/trades","requested_at":"2024-02-06T10:02:00.000Z",'
+    b'"status_code":200,"rows":1,"bytes":10,"latency_ms":3}\n'  # NUL, which PostgreSQL text cannot hold
 )
 
 
@@ -147,7 +149,8 @@ def test_every_source_row_lands_in_raw_or_quarantine_with_its_reason(sources):
         (7, "KYC1", "check_id: must be unique in the partition (got 'KYC1', first at source row 2)"),
         (8, None, "line: must be well-formed CSV (unexpected end of data)"),
     ]
-    assert [(row, key) for row, key, _ in quarantine("api_usage")] == [(2, "R2"), (3, None)]
+    assert [(row, key) for row, key, _ in quarantine("api_usage")] == [(2, "R2"), (3, None), (4, "R4\\x00")]
+    assert quarantine("api_usage")[2][2] == "request_id: must be text without NUL characters (got 'R4\\x00')"
     assert (
         quarantine("api_usage")[0][2] == "status_code: must be a whole number that fits 32 bits (got 'abc')"
     )
@@ -167,7 +170,7 @@ def test_every_source_row_lands_in_raw_or_quarantine_with_its_reason(sources):
         DAY,
     )
     assert log == [
-        ("api_usage", 3, 3, 1, 2),
+        ("api_usage", 4, 4, 1, 3),
         ("kyc_checks", 7, 7, 2, 5),
         ("members", 2, 2, 1, 1),
         ("trades", 7, 7, 2, 5),
