@@ -11,7 +11,7 @@ from gcx_pipelines.defs.ingestion.assets import bronze_assets, raw_assets, recon
 from gcx_pipelines.defs.ingestion.partitions import daily_partitions
 from gcx_pipelines.defs.ingestion.sensors import landing_drops_job, landing_folder_sensor
 
-__all__ = ["daily_partitions", "defs"]
+__all__ = ["daily_partitions", "defs", "landing_drops_job", "landing_folder_sensor"]
 
 defs = dg.Definitions(
     assets=[*bronze_assets, *raw_assets],
