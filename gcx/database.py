@@ -9,6 +9,7 @@ One server holds one database per concern (see ``DATABASES``); ``ensure_database
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import time
@@ -30,6 +31,9 @@ results, API metering; dagster: run and event storage; mlflow: tracking store an
 DatabaseName = Literal["exchange", "warehouse", "dagster", "mlflow"]
 
 MAINTENANCE_DATABASE = "postgres"
+
+# What pgserver raises when it parses a postmaster.pid that PostgreSQL is half-way through writing.
+POSTMASTER_PID_BEING_WRITTEN = (AssertionError, IndexError, ValueError, OSError)
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,10 @@ def _postmaster_info(settings: Settings):
     PostmasterInfo = _pgserver().utils.PostmasterInfo
     if not (settings.pgdata_dir / "postmaster.pid").exists():
         return None
-    info = PostmasterInfo.read_from_pgdata(settings.pgdata_dir)
+    try:
+        info = PostmasterInfo.read_from_pgdata(settings.pgdata_dir)
+    except POSTMASTER_PID_BEING_WRITTEN:
+        return None  # a starting server is writing the file: not ready yet
     return info if info is not None and info.is_running() and info.status == "ready" else None
 
 
@@ -65,8 +72,15 @@ def _start_embedded(settings: Settings) -> str:
     the same server rather than two servers on one data folder.
     """
     settings.pgdata_dir.parent.mkdir(parents=True, exist_ok=True)
-    server = _pgserver().get_server(settings.pgdata_dir, cleanup_mode=None)
-    return server.get_uri(MAINTENANCE_DATABASE)
+    for attempt in itertools.count(1):
+        try:
+            server = _pgserver().get_server(settings.pgdata_dir, cleanup_mode=None)
+            return server.get_uri(MAINTENANCE_DATABASE)
+        except POSTMASTER_PID_BEING_WRITTEN:
+            # pgserver reads postmaster.pid while PostgreSQL rewrites it; a later read is whole
+            if attempt == 5:
+                raise
+            time.sleep(0.2)
 
 
 def server_url(settings: Settings | None = None, *, start: bool = True) -> str:
