@@ -159,8 +159,8 @@ TRADES = [
     # the settlement window of 2024-07-01 ([13:30, 14:00], the close included)
     trade("T0007", 1, "2024-07-01 13:45:00", "3100", "50", "ACC000002", "ACC000005"),
     trade("T0008", 1, "2024-07-01 14:00:00", "3110", "30", "ACC000002", "ACC000005"),
-    # soybean: large by value (120 t x 4,600 = GHS 552,000), no trade in the settlement window
-    trade("T0010", 2, "2024-07-01 11:30:00", "4600", "120", "ACC000002", "ACC000005"),
+    # soybean: large by value (250 t x 4,600 = GHS 1,150,000), no trade in the settlement window
+    trade("T0010", 2, "2024-07-01 11:30:00", "4600", "250", "ACC000002", "ACC000005"),
     trade("T0011", 2, "2024-07-01 12:00:00", "4620", "10", "ACC000005", "ACC000002"),
     # a trade corrected after the fact: two versions, the later price wins
     trade("T0012", 1, "2024-07-02 10:30:00", "3050", "10", "ACC000002", "ACC000005", ts("2024-07-02 10:30")),

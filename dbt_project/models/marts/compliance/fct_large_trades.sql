@@ -1,5 +1,5 @@
 -- Trades on the home venue at or above either threshold (README "Compliance rules"):
--- value_ghs >= var large_trade_value_ghs (GHS 500,000) or quantity_t >= var large_trade_quantity_t
+-- value_ghs >= var large_trade_value_ghs (GHS 1,000,000) or quantity_t >= var large_trade_quantity_t
 -- (500 t). The thresholds in force are kept on each row for the report's audit trail.
 with
 
