@@ -8,8 +8,8 @@ gcx_pipelines/definitions.py (`gcx`: GcxResource).
 import dagster as dg
 
 from gcx_pipelines.defs.ingestion.assets import bronze_assets, raw_assets, reconciliation_checks
-from gcx_pipelines.defs.ingestion.partitions import daily_partitions
 from gcx_pipelines.defs.ingestion.sensors import landing_drops_job, landing_folder_sensor
+from gcx_pipelines.partitions import daily_partitions
 
 __all__ = ["daily_partitions", "defs", "landing_drops_job", "landing_folder_sensor"]
 

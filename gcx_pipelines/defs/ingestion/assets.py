@@ -13,6 +13,7 @@ only in the lake.
 """
 
 import warnings
+from collections.abc import Callable
 from contextlib import nullcontext
 from datetime import date
 
@@ -20,14 +21,31 @@ import dagster as dg
 
 from gcx_pipelines.defs.ingestion import extract, lake, load
 from gcx_pipelines.defs.ingestion.datasets import DATASETS, Dataset
-from gcx_pipelines.defs.ingestion.partitions import daily_partitions
 from gcx_pipelines.defs.ingestion.reconcile import reconcile
 from gcx_pipelines.defs.ingestion.validate import Column, Reference
+from gcx_pipelines.partitions import daily_partitions, run_days
 from gcx_pipelines.resources import GcxResource
 
 GROUP = "ingestion"
 OWNERS = ["team:data-engineering"]
 RECONCILIATION_CHECK = "reconciles_with_source"
+
+
+def _daily_asset(**kwargs) -> Callable:
+    """`dg.asset` for a daily asset: a partition range runs as one run, one step per asset.
+
+    (see gcx_pipelines.partitions.run_days). Single-run backfills are "beta" in Dagster 1.13;
+    the warning says only that, so it is silenced here rather than shown at every load.
+    """
+
+    def decorate(fn: Callable) -> dg.AssetsDefinition:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", dg.BetaWarning)
+            return dg.asset(
+                partitions_def=daily_partitions, backfill_policy=dg.BackfillPolicy.single_run(), **kwargs
+            )(fn)
+
+    return decorate
 
 
 def bronze_key(dataset: Dataset) -> dg.AssetKey:
@@ -54,9 +72,8 @@ def _source_description(dataset: Dataset) -> str:
 def build_bronze_asset(dataset: Dataset) -> dg.AssetsDefinition:
     """The dataset's daily bronze asset: the day's source rows, as received, in the lake."""
 
-    @dg.asset(
+    @_daily_asset(
         key=bronze_key(dataset),
-        partitions_def=daily_partitions,
         group_name=GROUP,
         owners=OWNERS,
         kinds={"parquet", "postgres" if dataset.file_format is None else dataset.file_format},
@@ -68,30 +85,32 @@ def build_bronze_asset(dataset: Dataset) -> dg.AssetsDefinition:
         metadata={"source": dataset.source, "dataset": dataset.name},
     )
     def bronze(context: dg.AssetExecutionContext, gcx: GcxResource) -> dg.MaterializeResult:
-        day = date.fromisoformat(context.partition_key)
         settings = gcx.settings()
-        path = lake.partition_path(settings.lake_dir, dataset.source, dataset.name, day)
+        first_day = date.fromisoformat(daily_partitions.get_first_partition_key())
+        totals = {"rows": 0, "source_rows": 0}
         exchange = gcx.connect("exchange", autocommit=True) if dataset.file_format is None else nullcontext()
-        first = context.partition_key == daily_partitions.get_first_partition_key()
-        with (
-            exchange as conn,
-            extract.partition(dataset, day, settings.landing_dir, conn, first_partition=first) as rows,
-        ):
-            written = lake.write_partition(
-                path,
-                extract.bronze_schema(dataset),
-                rows.batches,
-                source_rows=rows.source_rows,
-                origin=rows.origin,
-                day=day,
-            )
-        context.log.info(f"{dataset.table} {day}: {written.rows} rows from {written.origin}")
+        with exchange as conn:
+            for day in run_days(context):
+                path = lake.partition_path(settings.lake_dir, dataset.source, dataset.name, day)
+                with extract.partition(
+                    dataset, day, settings.landing_dir, conn, first_partition=day == first_day
+                ) as rows:
+                    written = lake.write_partition(
+                        path,
+                        extract.bronze_schema(dataset),
+                        rows.batches,
+                        source_rows=rows.source_rows,
+                        origin=rows.origin,
+                        day=day,
+                    )
+                context.log.info(f"{dataset.table} {day}: {written.rows} rows from {written.origin}")
+                totals["rows"] += written.rows
+                totals["source_rows"] += written.source_rows
         return dg.MaterializeResult(
             metadata={
-                "dagster/row_count": written.rows,
-                "source_rows": written.source_rows,
-                "origin": written.origin,
-                "lake_file": dg.MetadataValue.path(str(path)),
+                "dagster/row_count": totals["rows"],
+                "source_rows": totals["source_rows"],
+                "lake_folder": dg.MetadataValue.path(str(settings.lake_dir / dataset.source / dataset.name)),
             }
         )
 
@@ -101,10 +120,9 @@ def build_bronze_asset(dataset: Dataset) -> dg.AssetsDefinition:
 def build_raw_asset(dataset: Dataset) -> dg.AssetsDefinition:
     """The dataset's daily raw asset: the day's lake rows validated into raw, the bad ones into quarantine."""
 
-    @dg.asset(
+    @_daily_asset(
         key=raw_key(dataset),
         deps=[bronze_key(dataset)],
-        partitions_def=daily_partitions,
         group_name=GROUP,
         owners=OWNERS,
         kinds={"postgres"},
@@ -119,26 +137,26 @@ def build_raw_asset(dataset: Dataset) -> dg.AssetsDefinition:
         },
     )
     def raw(context: dg.AssetExecutionContext, gcx: GcxResource) -> dg.MaterializeResult:
-        day = date.fromisoformat(context.partition_key)
         reference = None
         if dataset.needs_reference:
             with gcx.connect("exchange") as exchange:
                 reference = Reference.from_exchange(exchange)
         lake_dir = gcx.settings().lake_dir
+        totals = {"raw_rows": 0, "quarantined_rows": 0, "source_rows": 0, "lake_rows": 0}
         with gcx.connect("warehouse") as conn:
             load.ensure_raw_schema(conn)
-            result = load.load_partition(conn, dataset, day, lake_dir, reference)
-        if result.quarantined_rows:
-            context.log.warning(
-                f"{dataset.table} {day}: {result.quarantined_rows} of {result.lake_rows} rows quarantined"
-            )
+            for day in run_days(context):
+                result = load.load_partition(conn, dataset, day, lake_dir, reference)
+                if result.quarantined_rows:
+                    context.log.warning(
+                        f"{dataset.table} {day}: {result.quarantined_rows} of {result.lake_rows} rows quarantined"
+                    )
+                for name in totals:
+                    totals[name] += getattr(result, name)
         return dg.MaterializeResult(
             metadata={
-                "dagster/row_count": result.raw_rows,
-                "quarantined_rows": result.quarantined_rows,
-                "source_rows": result.source_rows,
-                "lake_rows": result.lake_rows,
-                "lake_file": dg.MetadataValue.path(str(lake_dir / result.lake_file)),
+                "dagster/row_count": totals["raw_rows"],
+                **{k: v for k, v in totals.items() if k != "raw_rows"},
             }
         )
 
@@ -168,20 +186,20 @@ def build_reconciliation_check(dataset: Dataset) -> dg.AssetChecksDefinition:
         def reconciles_with_source(
             context: dg.AssetCheckExecutionContext, gcx: GcxResource
         ) -> dg.AssetCheckResult:
-            day = date.fromisoformat(context.partition_key)
             with gcx.connect("warehouse") as conn:
                 load.ensure_raw_schema(conn)
-                outcome = reconcile(conn, dataset, day, gcx.settings().lake_dir)
+                outcomes = [
+                    reconcile(conn, dataset, day, gcx.settings().lake_dir) for day in run_days(context)
+                ]
+            counts = ("source_rows", "lake_rows", "raw_rows", "quarantined_rows", "distinct_source_rows")
             return dg.AssetCheckResult(
-                passed=outcome.passed,
+                passed=all(outcome.passed for outcome in outcomes),
                 severity=dg.AssetCheckSeverity.ERROR,
-                description="; ".join(outcome.problems) or None,
+                description="; ".join(problem for outcome in outcomes for problem in outcome.problems)
+                or None,
                 metadata={
-                    "source_rows": outcome.source_rows,
-                    "lake_rows": outcome.lake_rows,
-                    "raw_rows": outcome.raw_rows,
-                    "quarantined_rows": outcome.quarantined_rows,
-                    "distinct_source_rows": outcome.distinct_source_rows,
+                    "days": len(outcomes),
+                    **{name: sum(getattr(outcome, name) for outcome in outcomes) for name in counts},
                 },
             )
 

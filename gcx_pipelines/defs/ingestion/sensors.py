@@ -17,7 +17,7 @@ import dagster as dg
 
 from gcx_pipelines.defs.ingestion.assets import bronze_key, raw_key, reconciliation_check_key
 from gcx_pipelines.defs.ingestion.datasets import DATASETS, Dataset
-from gcx_pipelines.defs.ingestion.partitions import daily_partitions
+from gcx_pipelines.partitions import daily_partitions
 from gcx_pipelines.resources import GcxResource
 
 FILE_DROP_DATASETS = tuple(dataset for dataset in DATASETS if dataset.file_format)

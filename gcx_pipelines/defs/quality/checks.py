@@ -19,7 +19,7 @@ with ingestion's `daily_partitions` instead.
 
 import warnings
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import dagster as dg
 import psycopg
@@ -32,6 +32,7 @@ from gcx_pipelines.defs.quality.validation import (
     validate_bronze_partition,
     validate_raw_partition,
 )
+from gcx_pipelines.partitions import run_days
 from gcx_pipelines.resources import GcxResource
 
 RAW_CHECK_NAME = "gx_suite"
@@ -48,17 +49,6 @@ def raw_asset_key(dataset: str) -> dg.AssetKey:
 
 def bronze_asset_key(dataset: str) -> dg.AssetKey:
     return dg.AssetKey(["bronze", dataset])
-
-
-def _run_partition_days(context: dg.AssetCheckExecutionContext) -> list[date] | None:
-    """The days of the run's partition (or partition range), None when the run has none."""
-    if context.has_partition_key:
-        return [date.fromisoformat(context.partition_key)]
-    if context.has_partition_key_range:
-        key_range = context.partition_key_range
-        first, last = date.fromisoformat(key_range.start), date.fromisoformat(key_range.end)
-        return [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    return None
 
 
 def first_partition_day(context: dg.AssetCheckExecutionContext, asset_key: dg.AssetKey) -> date | None:
@@ -82,7 +72,7 @@ def partitions_to_check(
     check_name: str,
 ) -> tuple[list[date], str]:
     """The days a check looks at and how they were chosen (see the module docstring)."""
-    days = _run_partition_days(context)
+    days = run_days(context) or None
     if days is not None:
         return days, "run partition"
     if conn.execute("select to_regclass('raw.ingestion_log')").fetchone()[0] is None:
@@ -292,7 +282,7 @@ def build_trades_reconciliation_check(
         context: dg.AssetCheckExecutionContext, gcx: GcxResource
     ) -> dg.AssetCheckResult:
         with gcx.connect("warehouse") as warehouse, gcx.connect("exchange") as exchange:
-            days = _run_partition_days(context)
+            days = run_days(context) or None
             how = "run partition"
             if days is None:
                 days, how = (
