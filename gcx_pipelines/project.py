@@ -1,7 +1,7 @@
 """The one place that locates the dbt project and says how dbt reaches the warehouse.
 
-Everything else imports `dbt_project` (the `DbtProject`) and `dbt_env` from here. Nothing runs at
-import: `dbt_env` computes the connection only when called (at run time, from the run's settings).
+Everything else imports `dbt_project` (the `DbtProject`) and `dbt_env` from here. Nothing connects
+at import: `dbt_env` computes the connection only when called (at run time, from the run's settings).
 
 To run dbt by hand against the platform's warehouse:
 

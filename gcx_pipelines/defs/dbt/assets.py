@@ -2,7 +2,8 @@
 
 - Sources map to the ingestion assets that load them: `raw.<source>__<dataset>` is
   AssetKey(["raw", "<source>__<dataset>"]) (the raw table's name), so lineage runs from the lake
-  through raw into the marts. Models keep dagster-dbt's default key (the model name).
+  through raw into the marts. Models keep dagster-dbt's default key, [schema, model], which names
+  the relation too: AssetKey(["marts", "fct_trades"]) is marts.fct_trades.
 - Groups and owners come from the dbt groups (dbt_project/models/_groups.yml): staging, trading,
   compliance, platform, executive; an owner's name becomes a `team:` owner.
 - dbt tests (data tests) become asset checks; unit tests run inside `dbt build` before their model.
