@@ -460,7 +460,10 @@ def reference_tables(reference: Reference, end_exclusive: date) -> list[tuple[st
     """Warehouses, instruments, members, beneficial owners and accounts as of the end of the period.
 
     ``updated_at`` is when each row last changed on or before the end (listing, delisting,
-    suspension, closing), never the time the simulator ran.
+    suspension, closing), never the time the simulator ran. Rows unchanged since before the
+    exchange system went live (``created_us``, 30 days before the period) carry the go-live time,
+    as rows migrated into a new system do; so the lakehouse's history starts there rather than
+    at a member's registration years earlier. Accounts opened after the end do not exist yet.
     """
     end_day = day_number(end_exclusive)
     end_us = end_day * US_PER_DAY
@@ -483,6 +486,7 @@ def reference_tables(reference: Reference, end_exclusive: date) -> list[tuple[st
     frozen_us = mem.suspended_day[acc.member] * US_PER_DAY + 17 * hour
     account_status = np.select([closed, frozen], [2, 1], 0)
     account_changed = np.select([closed, frozen], [acc.closed_us, frozen_us], acc.opened_us)
+    opened = acc.opened_us < end_us
     commodity_codes = [c.code for c in COMMODITIES]
     return [
         (
@@ -528,7 +532,7 @@ def reference_tables(reference: Reference, end_exclusive: date) -> list[tuple[st
                     "status": columns.texts(("active", "suspended", "terminated"), member_status),
                     "contact_email": pa.array(mem.contact_email),
                     "contact_phone": pa.array(mem.contact_phone),
-                    "updated_at": columns.timestamps(member_changed),
+                    "updated_at": columns.timestamps(np.maximum(member_changed, created)),
                 }
             ),
         ),
@@ -543,7 +547,9 @@ def reference_tables(reference: Reference, end_exclusive: date) -> list[tuple[st
                     "phone": pa.array(own.phone),
                     "date_of_birth": columns.dates(own.birth_day),
                     "country": pa.array(own.country),
-                    "updated_at": columns.timestamps(own.created_day * US_PER_DAY + 9 * hour),
+                    "updated_at": columns.timestamps(
+                        np.maximum(own.created_day * US_PER_DAY + 9 * hour, created)
+                    ),
                 }
             ),
         ),
@@ -560,8 +566,8 @@ def reference_tables(reference: Reference, end_exclusive: date) -> list[tuple[st
                     "opened_at": columns.timestamps(acc.opened_us),
                     "closed_at": columns.timestamps(np.maximum(acc.closed_us, 0), null=~closed),
                     "status": columns.texts(("open", "frozen", "closed"), account_status),
-                    "updated_at": columns.timestamps(account_changed),
+                    "updated_at": columns.timestamps(np.maximum(account_changed, created)),
                 }
-            ),
+            ).filter(pa.array(opened)),
         ),
     ]
