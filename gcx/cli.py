@@ -125,3 +125,33 @@ def simulate(
     first_day = start.date() if start else datetime.now(UTC).date() - timedelta(days=days)
     summary = simulator.simulate(first_day, days, 7 if seed is None else seed, scale, bad_rate)
     typer.echo("\n".join(summary.lines()))
+
+
+@app.command("materialize")
+def materialize(
+    start: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="First day (default: the first with data).")
+    ] = None,
+    end: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="Last day, inclusive (default: the last with data)."),
+    ] = None,
+) -> None:
+    """Materialize every asset for every day that has source data, checks included (one Dagster run)."""
+    from gcx.settings import get_settings
+    from gcx_pipelines.launch import materialize as run
+
+    ok = run(get_settings(), start.date() if start else None, end.date() if end else None)
+    raise typer.Exit(code=0 if ok else 1)
+
+
+@app.command("ui")
+def ui(
+    port: Annotated[int, typer.Option(help="Port of the Dagster UI.")] = 3000,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+) -> None:
+    """Serve the Dagster UI, with the daemon that runs schedules and sensors (Ctrl-C stops)."""
+    from gcx.settings import get_settings
+    from gcx_pipelines.launch import serve_ui
+
+    raise typer.Exit(code=serve_ui(get_settings(), host, port))

@@ -38,7 +38,7 @@ from gcx_pipelines.resources import GcxResource
 RAW_CHECK_NAME = "gx_suite"
 BRONZE_CHECK_NAME = "gx_lake_file"
 TRADES_RECONCILIATION_CHECK_NAME = "trades_reconciliation"
-FCT_TRADES_ASSET_KEY = dg.AssetKey(["fct_trades"])
+FCT_TRADES_ASSET_KEY = dg.AssetKey(["marts", "fct_trades"])  # dagster-dbt: [schema, model]
 """dagster-dbt's default key for the fct_trades model; change it here if the dbt assets get a prefix."""
 MAX_PARTITIONS_PER_RUN = 31
 

@@ -1,0 +1,21 @@
+"""The Dagster code location `gcx_pipelines`: the one place that builds `Definitions`.
+
+Each domain under gcx_pipelines/defs/ exposes its own `defs`; find an asset by its domain:
+  ingestion/      sources -> lake (bronze) -> warehouse raw, quarantine, landing-folder sensor
+  dbt/            the dbt project's models as assets, its tests as asset checks
+  quality/        Great Expectations suites and cross-layer reconciliation as asset checks
+  orchestration/  jobs, schedules and the run-failure sensor
+"""
+
+import dagster as dg
+
+from gcx_pipelines.defs import dbt, ingestion, orchestration, quality
+from gcx_pipelines.resources import GcxResource
+
+defs = dg.Definitions.merge(
+    ingestion.defs,
+    dbt.defs,
+    quality.defs,
+    orchestration.defs,
+    dg.Definitions(resources={"gcx": GcxResource(home=dg.EnvVar("GCX_HOME"))}),
+)
