@@ -30,4 +30,5 @@ def dagster_environment(settings: Settings) -> dict[str, str]:
         "GCX_HOME": str(settings.home.resolve()),
         "GCX_DAGSTER_STORAGE_URL": database.database_url("dagster", driver="psycopg2", settings=settings),
         "GCX_DAGSTER_ARTIFACTS_DIR": str(artifacts),
+        "GCX_DAGSTER_COMPUTE_LOGS_DIR": str(artifacts / "compute_logs"),
     }
