@@ -2,7 +2,9 @@
 
 It lists ``<GCX_HOME>/landing/<source>/<dataset>/<dataset>_<YYYY-MM-DD>.<ext>`` for the file-drop
 datasets and requests one run per (dataset, day) whose file is new or changed since the last tick;
-that run materializes the day's bronze and raw assets and their reconciliation check. The cursor is a
+that run materializes the day's bronze and raw assets and their reconciliation check. A file whose
+day was loaded after the file last changed (by `gcx materialize`, a schedule or a backfill) is not
+ingested again. The cursor is a
 JSON object: file (relative to landing) -> [mtime in ns, size in bytes]. A file dated beyond the
 last partition (tomorrow's drop) is left out of the cursor and picked up once its day exists.
 """
@@ -17,6 +19,7 @@ import dagster as dg
 
 from gcx_pipelines.defs.ingestion.assets import bronze_key, raw_key, reconciliation_check_key
 from gcx_pipelines.defs.ingestion.datasets import DATASETS, Dataset
+from gcx_pipelines.defs.ingestion.load import ensure_raw_schema
 from gcx_pipelines.partitions import daily_partitions
 from gcx_pipelines.resources import GcxResource
 
@@ -75,13 +78,17 @@ def landing_folder_sensor(
     cursor: dict[str, list[int]] = {}
     run_requests = []
     waiting = []
-    for drop in find_drop_files(gcx.settings().landing_dir):
+    drops = find_drop_files(gcx.settings().landing_dir)
+    loaded = _load_times_ns(gcx) if drops else {}
+    for drop in drops:
         if not daily_partitions.has_partition_key(drop.day.isoformat()):
             waiting.append(drop.relative_path)  # not in the cursor: seen as new once its day exists
             continue
         cursor[drop.relative_path] = drop.version
         if seen.get(drop.relative_path) == drop.version:
             continue
+        if loaded.get((drop.dataset.source, drop.dataset.name, drop.day), -1) >= drop.version[0]:
+            continue  # already loaded after it was written (by `gcx materialize`, a schedule, a backfill)
         run_requests.append(
             dg.RunRequest(
                 run_key=f"{drop.relative_path}@{drop.version[0]}:{drop.version[1]}",
@@ -97,3 +104,14 @@ def landing_folder_sensor(
         return dg.SkipReason(f"no new or changed drop files in the landing folder{detail}")
     context.log.info(f"{len(run_requests)} new or changed drop file(s)")
     return dg.SensorResult(run_requests=run_requests, cursor=json.dumps(cursor, sort_keys=True))
+
+
+def _load_times_ns(gcx: GcxResource) -> dict[tuple[str, str, date], int]:
+    """When each file-drop partition was last loaded into raw (ns since the epoch), from raw.ingestion_log."""
+    with gcx.connect("warehouse") as conn:
+        ensure_raw_schema(conn)
+        rows = conn.execute(
+            "select source, dataset, partition_date, (extract(epoch from loaded_at) * 1e9)::bigint"
+            " from raw.ingestion_log where source in ('compliance', 'platform')"
+        ).fetchall()
+    return {(source, dataset, day): loaded_ns for source, dataset, day, loaded_ns in rows}

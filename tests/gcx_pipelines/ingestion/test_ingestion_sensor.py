@@ -1,19 +1,27 @@
 """The landing-folder sensor: a run per new or changed drop file, a SkipReason otherwise, a cursor that advances."""
 
 import json
+import shutil
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import pytest
 
+from gcx import database
 from gcx_pipelines.defs.ingestion import landing_drops_job
+from gcx_pipelines.defs.ingestion.load import ensure_raw_schema
 from gcx_pipelines.defs.ingestion.sensors import landing_folder_sensor
 from gcx_pipelines.resources import GcxResource
 
 
 @pytest.fixture
-def home(tmp_path):
-    return tmp_path
+def home(settings):
+    """The session's GCX_HOME (its server holds raw.ingestion_log) with an empty landing folder."""
+    shutil.rmtree(settings.landing_dir, ignore_errors=True)
+    with database.connect("warehouse") as conn:
+        ensure_raw_schema(conn)
+        conn.execute("delete from raw.ingestion_log where source in ('compliance', 'platform')")
+    return settings.home
 
 
 def drop(home, relative: str, content: bytes = b"x\n"):
@@ -79,3 +87,20 @@ def test_a_file_dated_beyond_the_last_partition_waits_for_its_day(home):
 
 def test_the_sensor_targets_the_drop_job():
     assert landing_folder_sensor.job_name == landing_drops_job.name
+
+
+def test_a_file_loaded_after_it_was_written_is_not_ingested_again(home):
+    """`gcx materialize` (or a schedule) loaded the day already: the sensor's first tick leaves it."""
+    drop(home, "compliance/kyc_checks/kyc_checks_2024-02-06.csv")
+    drop(home, "platform/users/users_2024-02-07.jsonl")
+    with database.connect("warehouse") as conn:
+        conn.execute(
+            "insert into raw.ingestion_log (source, dataset, partition_date, source_rows, lake_rows, raw_rows,"
+            " quarantined_rows, lake_file, loaded_at) values ('compliance', 'kyc_checks', '2024-02-06',"
+            " 1, 1, 1, 0, 'x', now() + interval '1 second')"
+        )
+
+    result, cursor = tick(home, None)
+
+    assert [r.partition_key for r in result.run_requests] == ["2024-02-07"]
+    assert "compliance/kyc_checks/kyc_checks_2024-02-06.csv" in json.loads(cursor)
