@@ -21,11 +21,12 @@ $(UV):
 
 install: .venv/.installed
 
-## demo: start PostgreSQL, simulate 90 days of GCX data and print a summary
+## demo: start PostgreSQL, simulate 90 days of GCX data, materialize everything, serve the Dagster UI
 demo: install
 	$(RUN) gcx db start
 	$(RUN) gcx simulate --days 90 --seed 7 --bad-rate 0.01
-	$(RUN) gcx summary
+	$(RUN) gcx materialize
+	$(RUN) gcx ui --port 3000
 
 ## test: the whole test suite against a throwaway embedded PostgreSQL
 test: install
