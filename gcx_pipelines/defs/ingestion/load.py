@@ -207,7 +207,7 @@ def _copy_quarantined(
             "partition_date": pa.array([day] * count, pa.date32()),
             "source_file": pa.array([source_file] * count),
             "source_row": failed.column(SOURCE_ROW),
-            "record_key": _without_nul(pc.cast(failed.column(dataset.key), pa.string())),
+            "record_key": _readable_keys(failed.column(dataset.key)),
             "reason": _without_nul(pa.array([reasons[index] for index in indices], pa.string())),
             "record": _without_nul(pa.array(records, pa.string())),
         }
@@ -236,6 +236,14 @@ def _json_objects(table: pa.Table | pa.RecordBatch) -> list[str]:
     frame = pa.Table.from_arrays(texts, names=table.schema.names).to_pandas()
     # JSON escapes newlines inside values, so a line is a row (str.splitlines would also split on U+2028)
     return frame.to_json(orient="records", lines=True, force_ascii=False).split("\n")[: len(frame)]
+
+
+def _readable_keys(keys: pa.Array) -> pa.Array:
+    """The record ids as text, null where the id itself could not be read (it held bytes that are
+    not UTF-8, shown as U+FFFD): a garbled id would name no record, and dbt's orphan checks count
+    unreadable ids as what they are."""
+    text = _without_nul(pc.cast(keys, pa.string()))
+    return pc.if_else(pc.match_substring(text, "\ufffd"), pa.scalar(None, pa.string()), text)
 
 
 def _without_nul(text: pa.Array) -> pa.Array:
