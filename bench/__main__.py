@@ -2,7 +2,8 @@
 
 Each benchmark module has `main() -> dict[str, object]` returning its figures (and prints as it
 goes). Figures are measured side by side in one run, so ratios compare like with like. Run one
-benchmark with `python -m bench simulator_throughput`.
+benchmark with `python -m bench simulator_throughput`; options go to its main(), e.g.
+`python -m bench lakehouse --trades 100000`.
 """
 
 import importlib
@@ -13,7 +14,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-BENCHMARKS = ["simulator_throughput"]
+BENCHMARKS = ["simulator_throughput", "lakehouse"]
 RESULTS = Path(__file__).parent / "RESULTS.md"
 
 
@@ -52,14 +53,25 @@ def record(name: str, figures: dict[str, object], seconds: float) -> None:
         out.write("\n".join(lines) + "\n")
 
 
-def run(names: list[str]) -> None:
+def run(names: list[str], options: dict[str, int] | None = None) -> None:
+    """Run each benchmark; `options` (e.g. {"trades": 100000}) are passed to every main()."""
+    options = options or {}
     for name in names:
         module = importlib.import_module(f"bench.{name}")
         started = time.perf_counter()
-        figures = module.main()
-        record(name, figures, time.perf_counter() - started)
+        figures = module.main(**options)
+        title = " ".join([name, *(f"--{key.replace('_', '-')} {value}" for key, value in options.items())])
+        record(title, figures, time.perf_counter() - started)
         print(f"{name}: recorded in {RESULTS}")
 
 
 if __name__ == "__main__":
-    run(sys.argv[1:] or BENCHMARKS)
+    # python -m bench [NAME ...] [--option VALUE ...], e.g. python -m bench lakehouse --trades 100000
+    arguments = sys.argv[1:]
+    first_option = next((i for i, a in enumerate(arguments) if a.startswith("--")), len(arguments))
+    flags = arguments[first_option:]
+    options = {
+        flag.removeprefix("--").replace("-", "_"): int(value)
+        for flag, value in zip(flags[::2], flags[1::2], strict=True)
+    }
+    run(arguments[:first_option] or BENCHMARKS, options)
