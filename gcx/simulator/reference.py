@@ -452,7 +452,7 @@ def build_reference(rng: np.random.Generator, start: date, end_exclusive: date, 
         accounts=accounts,
         multi_member_owners=multi,
         sanctioned_owner=int(rng.choice(clients)),
-        created_us=day_number(start - timedelta(days=30)) * US_PER_DAY + 6 * 3600 * 1_000_000,
+        created_us=day_number(start - timedelta(days=1)) * US_PER_DAY + 6 * 3600 * 1_000_000,
     )
 
 
@@ -461,7 +461,7 @@ def reference_tables(reference: Reference, end_exclusive: date) -> list[tuple[st
 
     ``updated_at`` is when each row last changed on or before the end (listing, delisting,
     suspension, closing), never the time the simulator ran. Rows unchanged since before the
-    exchange system went live (``created_us``, 30 days before the period) carry the go-live time,
+    exchange system went live (``created_us``, the day before the period) carry the go-live time,
     as rows migrated into a new system do; so the lakehouse's history starts there rather than
     at a member's registration years earlier. Accounts opened after the end do not exist yet.
     """
@@ -483,7 +483,8 @@ def reference_tables(reference: Reference, end_exclusive: date) -> list[tuple[st
     )
     closed = (acc.closed_us >= 0) & (acc.closed_us < end_us)
     frozen = ~closed & suspended[acc.member]
-    frozen_us = mem.suspended_day[acc.member] * US_PER_DAY + 17 * hour
+    # an account opened after its member's suspension is frozen from the moment it opens
+    frozen_us = np.maximum(mem.suspended_day[acc.member] * US_PER_DAY + 17 * hour, acc.opened_us)
     account_status = np.select([closed, frozen], [2, 1], 0)
     account_changed = np.select([closed, frozen], [acc.closed_us, frozen_us], acc.opened_us)
     opened = acc.opened_us < end_us

@@ -200,6 +200,19 @@ def test_updated_at_is_simulated_time_on_a_period_day(db):
         low, high = db.execute(f"select min(updated_at), max(updated_at) from {table}").fetchone()
         assert low.date() >= START and high.date() < START + timedelta(days=DAYS), table
     assert scalar(db, "select count(*) from orders where updated_at < created_at") == 0
+
+
+def test_reference_rows_change_between_go_live_and_the_end_never_before_they_exist(db):
+    """Reference rows older than the system carry its go-live (the day before the period); none is
+    stamped before the row came into being (an account frozen before it opened) or after the end."""
+    go_live = START - timedelta(days=1)
+    for table in ("warehouses", "instruments", "members", "beneficial_owners", "accounts"):
+        low, high = db.execute(f"select min(updated_at), max(updated_at) from {table}").fetchone()
+        assert low.date() == go_live and high.date() < START + timedelta(days=DAYS), table
+    assert scalar(db, "select count(*) from accounts where updated_at < opened_at") == 0
+    assert (
+        scalar(db, "select count(*) from accounts where opened_at >= %s", START + timedelta(days=DAYS)) == 0
+    )
     trade_days_not_trading = """
         select count(*) from trades t join trading_calendar c on c.calendar_date = t.updated_at::date
          where not c.is_trading_day"""
