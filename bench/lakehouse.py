@@ -19,9 +19,6 @@
    instead of the quarantine shows what skipping the platform's rules would get wrong.
 
 It runs on a throwaway embedded PostgreSQL in a temporary GCX_HOME, so it never touches your world.
-Until the simulator stops writing account versions stamped before the account opened (which the
-blocking accounts suite rightly refuses), the benchmark moves them to the opening instant and
-reports how many it moved.
 
     python -m bench.lakehouse --trades 1000000
 """
@@ -311,20 +308,6 @@ def _dagster_model_seconds(model: str) -> float | None:
     return None if duration is None else float(duration.value)
 
 
-def _patch_accounts_updated_before_opened(settings: Settings) -> int:
-    """Move account versions stamped before the account was opened to its opening instant.
-
-    A simulator bug (gcx/simulator/reference.py: an account of a suspended member gets the
-    `frozen` version at the suspension time even when it was opened later) writes such rows, and
-    the blocking Great Expectations suite of raw/exchange__accounts rightly fails on them, which
-    skips the whole dbt build. Returns how many rows were moved (0 once the simulator is fixed).
-    """
-    with database.connect("exchange", settings=settings) as conn:
-        return conn.execute(
-            "update accounts set updated_at = opened_at where updated_at < opened_at"
-        ).rowcount
-
-
 def _ingested(settings: Settings, day: date | None = None) -> dict[str, int]:
     """Source rows, raw rows, quarantined rows and source trades in raw.ingestion_log."""
     where = "" if day is None else "where partition_date = %s"
@@ -365,9 +348,6 @@ def main(trades: int = 1_000_000, days: int = DAYS) -> dict[str, object]:
         summary = simulate(START, days, seed=1, scale=scale, bad_rate=BAD_RATE, settings=settings)
         simulate_seconds = time.perf_counter() - began
         print(f"  {summary.tables['trades']:,} trades in {simulate_seconds:.1f} s", flush=True)
-        patched = _patch_accounts_updated_before_opened(settings)
-        if patched:
-            print(f"  WORKAROUND: {patched} account versions stamped before their opening moved to it")
 
         # 1. everything, every day
         began = time.perf_counter()
@@ -417,7 +397,6 @@ def main(trades: int = 1_000_000, days: int = DAYS) -> dict[str, object]:
             "trades (source)": ingested["trades"],
             "source rows ingested (exchange rows + drop lines)": ingested["source"],
             "rows quarantined": ingested["quarantined"],
-            "account rows patched (simulator bug workaround)": patched,
             "simulate s": round(simulate_seconds, 1),
             "materialize succeeded": "yes" if full_ok else "NO",
             "materialize wall s": round(full_seconds, 1),

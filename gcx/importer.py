@@ -32,6 +32,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from gcx import database, exchange_source
+from gcx.settings import Settings
 
 REQUIRED_COLUMNS = ("trade_id", "symbol", "executed_at", "price", "quantity")
 OPTIONAL_COLUMNS = ("buyer_member_id", "seller_member_id", "aggressor_side")
@@ -62,12 +63,12 @@ class ImportResult:
     timestamps_truncated_to_us: int = 0
 
 
-def import_trades(path: Path, venue: str = "external") -> ImportResult:
+def import_trades(path: Path, venue: str = "external", settings: Settings | None = None) -> ImportResult:
     """Validate `path` and load its trades into the exchange source, all or nothing."""
     frame = _read(path)
     trades, truncated = _validate(frame, path)
-    database.ensure_databases()
-    with database.connect("exchange") as conn:
+    database.ensure_databases(settings)
+    with database.connect("exchange", settings=settings) as conn:
         exchange_source.ensure_schema(conn)
         return _load(conn, trades, venue, path, truncated)
 

@@ -49,11 +49,14 @@ def days_with_source_data(settings: Settings) -> DayRange | None:
     return DayRange(min(days), max(days)) if days else None
 
 
-def materialize(settings: Settings, start: date | None = None, end: date | None = None) -> bool:
+def materialize(
+    settings: Settings, start: date | None = None, end: date | None = None, job_name: str = EVERYTHING_JOB
+) -> bool:
     """Materialize everything for every day in [start, end] that has source data, in one run.
 
     Ingestion processes the day range in a single run (single-run backfills), then dbt builds the
-    warehouse once. Returns whether the run succeeded.
+    warehouse once. `job_name` narrows it to one of the code location's jobs (e.g. ingestion_job).
+    Returns whether the run succeeded with every check passing.
     """
     import dagster as dg
     from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
@@ -76,7 +79,7 @@ def materialize(settings: Settings, start: date | None = None, end: date | None 
     from gcx_pipelines.definitions import defs
 
     print(f"Materializing {days} ({(days.last - days.first).days + 1} daily partitions) ...")
-    job = defs.resolve_job_def(EVERYTHING_JOB)
+    job = defs.resolve_job_def(job_name)
     result = job.execute_in_process(
         instance=dg.DagsterInstance.get(),
         tags={
