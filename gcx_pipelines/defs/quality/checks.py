@@ -18,7 +18,7 @@ with ingestion's `daily_partitions` instead.
 """
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 
 import dagster as dg
@@ -188,6 +188,29 @@ def _record_error(conn, context, check_name: str, asset_key: dg.AssetKey, datase
     conn.commit()
 
 
+def _check_each_day(
+    context: dg.AssetCheckExecutionContext,
+    conn: psycopg.Connection,
+    check_name: str,
+    asset_key: dg.AssetKey,
+    dataset: str,
+    validate: Callable[[date], SuiteResult],
+) -> dg.AssetCheckResult:
+    """Validate each day the check covers, recording every result (or error) in quality.check_results."""
+    days, how = partitions_to_check(context, conn, dataset, asset_key, check_name)
+    results = []
+    for day in days:
+        try:
+            result = validate(day)
+        except Exception as exc:
+            _record_error(conn, context, check_name, asset_key, dataset, day, exc)
+            raise
+        _record(conn, context, check_name, asset_key, dataset, result)
+        conn.commit()  # kept even if a later day fails
+        results.append(result)
+    return suite_check_result(results, how)
+
+
 def build_raw_check(
     suite: DatasetSuite, partitions_def: dg.PartitionsDefinition | None = None
 ) -> dg.AssetChecksDefinition:
@@ -206,20 +229,16 @@ def build_raw_check(
         metadata={"expectations": len(suite.all_expectations())},
     )
     def _raw_check(context: dg.AssetCheckExecutionContext, gcx: GcxResource) -> dg.AssetCheckResult:
+        first_day = first_partition_day(context, asset_key)
         with gcx.connect("warehouse") as conn:
-            days, how = partitions_to_check(context, conn, suite.name, asset_key, RAW_CHECK_NAME)
-            first_day = first_partition_day(context, asset_key)
-            results = []
-            for day in days:
-                try:
-                    result = validate_raw_partition(conn, suite, day, first_partition=day == first_day)
-                except Exception as exc:
-                    _record_error(conn, context, RAW_CHECK_NAME, asset_key, suite.name, day, exc)
-                    raise
-                _record(conn, context, RAW_CHECK_NAME, asset_key, suite.name, result)
-                conn.commit()  # kept even if a later day fails
-                results.append(result)
-        return suite_check_result(results, how)
+            return _check_each_day(
+                context,
+                conn,
+                RAW_CHECK_NAME,
+                asset_key,
+                suite.name,
+                lambda day: validate_raw_partition(conn, suite, day, first_partition=day == first_day),
+            )
 
     return _raw_check
 
@@ -247,18 +266,14 @@ def build_bronze_check(
     def _bronze_check(context: dg.AssetCheckExecutionContext, gcx: GcxResource) -> dg.AssetCheckResult:
         lake_dir = gcx.settings().lake_dir
         with gcx.connect("warehouse") as conn:
-            days, how = partitions_to_check(context, conn, suite.name, asset_key, BRONZE_CHECK_NAME)
-            results = []
-            for day in days:
-                try:
-                    result = validate_bronze_partition(conn, lake_dir, suite.name, day)
-                except Exception as exc:
-                    _record_error(conn, context, BRONZE_CHECK_NAME, asset_key, suite.name, day, exc)
-                    raise
-                _record(conn, context, BRONZE_CHECK_NAME, asset_key, suite.name, result)
-                conn.commit()  # kept even if a later day fails
-                results.append(result)
-        return suite_check_result(results, how)
+            return _check_each_day(
+                context,
+                conn,
+                BRONZE_CHECK_NAME,
+                asset_key,
+                suite.name,
+                lambda day: validate_bronze_partition(conn, lake_dir, suite.name, day),
+            )
 
     return _bronze_check
 
