@@ -26,7 +26,6 @@ It runs on a throwaway embedded PostgreSQL in a temporary GCX_HOME, so it never 
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import tempfile
 import time
@@ -41,6 +40,7 @@ from bench.simulator_throughput import DAYS, START, TRADES_PER_TRADING_DAY_PER_S
 from gcx import database
 from gcx.settings import Settings
 from gcx.simulator import simulate
+from gcx_pipelines.instance import platform_instance
 
 BAD_RATE = 0.01
 """As `make demo`: the quarantine is exercised, so the DuckDB side has to honour it."""
@@ -286,9 +286,7 @@ def _dbt_rebuild_bars(settings: Settings, folder: Path) -> dict[str, float]:
 
 def _step_seconds(settings: Settings) -> dict[str, float]:
     """Seconds per step of the instance's latest run (materialize records its runs there)."""
-    import dagster as dg
-
-    with dg.DagsterInstance.get() as instance:
+    with platform_instance(settings) as instance:
         run = instance.get_runs(limit=1)[0]
         return {
             stats.step_key: (stats.end_time or 0) - (stats.start_time or 0)
@@ -296,11 +294,11 @@ def _step_seconds(settings: Settings) -> dict[str, float]:
         }
 
 
-def _dagster_model_seconds(model: str) -> float | None:
+def _dagster_model_seconds(settings: Settings, model: str) -> float | None:
     """dbt's execution time of a model in its latest materialization (dagster-dbt's metadata)."""
     import dagster as dg
 
-    with dg.DagsterInstance.get() as instance:
+    with platform_instance(settings) as instance:
         event = instance.get_latest_materialization_event(dg.AssetKey(["marts", model]))
     if event is None or event.asset_materialization is None:
         return None
@@ -340,7 +338,6 @@ def main(trades: int = 1_000_000, days: int = DAYS) -> dict[str, object]:
     scale = trades / (TRADES_PER_TRADING_DAY_PER_SCALE * 20)
     home = Path(tempfile.mkdtemp(prefix="gcx-bench-"))
     settings = Settings(home=home, database_url=None)
-    environ = dict(os.environ)  # materialize points DAGSTER_HOME, GCX_HOME, ... at the throwaway home
     try:
         database.ensure_databases(settings)
         print(f"simulating {days} days at scale {scale:,.0f} (about {trades:,} trades) ...", flush=True)
@@ -356,7 +353,7 @@ def main(trades: int = 1_000_000, days: int = DAYS) -> dict[str, object]:
         full_steps = _step_seconds(settings)
         _print_steps(full_steps)
         ingested = _ingested(settings)
-        dagster_1m_full = _dagster_model_seconds("fct_ohlcv_1m")
+        dagster_1m_full = _dagster_model_seconds(settings, "fct_ohlcv_1m")
 
         # 2. the last day again: its ingestion and the incremental dbt build
         found = days_with_source_data(settings)
@@ -368,7 +365,7 @@ def main(trades: int = 1_000_000, days: int = DAYS) -> dict[str, object]:
         day_steps = _step_seconds(settings)
         _print_steps(day_steps)
         day_ingested = _ingested(settings, last_day)
-        dagster_1m_day = _dagster_model_seconds("fct_ohlcv_1m")
+        dagster_1m_day = _dagster_model_seconds(settings, "fct_ohlcv_1m")
 
         # 3. 1m bars: dbt against DuckDB over the lake
         with tempfile.TemporaryDirectory(prefix="gcx-bench-bars-") as scratch:
@@ -431,8 +428,6 @@ def main(trades: int = 1_000_000, days: int = DAYS) -> dict[str, object]:
         return figures
     finally:
         database.stop_embedded(settings)
-        os.environ.clear()
-        os.environ.update(environ)
         shutil.rmtree(home, ignore_errors=True)
 
 

@@ -22,9 +22,10 @@ from datetime import date
 from pathlib import Path
 
 from gcx import database
+from gcx.exchange_source import ensure_schema
 from gcx.settings import Settings
 from gcx.simulator import simulate
-from gcx.simulator.writer import EXCHANGE_TABLES, copy_csv, schema_sql
+from gcx.simulator.writer import EXCHANGE_TABLES, copy_csv
 
 START = date(2024, 1, 8)
 DAYS = 28  # 20 trading days
@@ -66,7 +67,7 @@ def _raw_copy(settings: Settings, dumps: dict[str, tuple[list[str], Path]]) -> t
         conn.execute(f"drop schema if exists {RAW_SCHEMA} cascade")
         conn.execute(f"create schema {RAW_SCHEMA}")
         conn.execute(f"set search_path to {RAW_SCHEMA}")
-        conn.execute(schema_sql())
+        ensure_schema(conn)
         conn.commit()
         conn.execute("set synchronous_commit = off")  # as the simulator's writer does
         trades_seconds = 0.0

@@ -6,7 +6,11 @@ derived from the platform settings, so the storage always follows the platform's
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import dagster as dg
 
 from gcx import database
 from gcx.settings import Settings
@@ -32,3 +36,13 @@ def dagster_environment(settings: Settings) -> dict[str, str]:
         "GCX_DAGSTER_ARTIFACTS_DIR": str(artifacts),
         "GCX_DAGSTER_COMPUTE_LOGS_DIR": str(artifacts / "compute_logs"),
     }
+
+
+@contextmanager
+def platform_instance(settings: Settings) -> Iterator[dg.DagsterInstance]:
+    """The platform's Dagster instance, with its environment set for the duration and then restored
+    (runs executed inside read GCX_HOME and the storage from it)."""
+    from gcx_pipelines.project import environment
+
+    with environment(dagster_environment(settings)), dg.DagsterInstance.get() as instance:
+        yield instance

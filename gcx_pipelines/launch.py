@@ -6,7 +6,6 @@ Runs started here are recorded in the platform's Dagster instance (dagster.yaml:
 
 from __future__ import annotations
 
-import os
 import subprocess
 from dataclasses import dataclass
 from datetime import date
@@ -15,7 +14,7 @@ import psycopg
 
 from gcx import database
 from gcx.settings import Settings
-from gcx_pipelines.instance import PROJECT_ROOT, dagster_environment
+from gcx_pipelines.instance import PROJECT_ROOT, dagster_environment, platform_instance
 
 EVERYTHING_JOB = "end_of_day_job"
 """Ingestion of every source for the days, then the full warehouse build with all checks."""
@@ -58,7 +57,6 @@ def materialize(
     warehouse once. `job_name` narrows it to one of the code location's jobs (e.g. ingestion_job).
     Returns whether the run succeeded with every check passing.
     """
-    import dagster as dg
     from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
     database.ensure_databases(settings)
@@ -75,20 +73,19 @@ def materialize(
     if days.first > days.last:
         print(f"No source data between {start} and {end} (sources cover {found}).")
         return False
-    os.environ.update(dagster_environment(settings))
-    from gcx_pipelines.definitions import defs
-
     print(f"Materializing {days} ({(days.last - days.first).days + 1} daily partitions) ...")
-    job = defs.resolve_job_def(job_name)
-    result = job.execute_in_process(
-        instance=dg.DagsterInstance.get(),
-        tags={
-            ASSET_PARTITION_RANGE_START_TAG: days.first.isoformat(),
-            ASSET_PARTITION_RANGE_END_TAG: days.last.isoformat(),
-            "gcx/launched_by": "gcx materialize",
-        },
-        raise_on_error=False,
-    )
+    with platform_instance(settings) as instance:
+        from gcx_pipelines.definitions import defs
+
+        result = defs.resolve_job_def(job_name).execute_in_process(
+            instance=instance,
+            tags={
+                ASSET_PARTITION_RANGE_START_TAG: days.first.isoformat(),
+                ASSET_PARTITION_RANGE_END_TAG: days.last.isoformat(),
+                "gcx/launched_by": "gcx materialize",
+            },
+            raise_on_error=False,
+        )
     failed_checks = [
         evaluation for evaluation in result.get_asset_check_evaluations() if not evaluation.passed
     ]

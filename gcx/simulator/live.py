@@ -27,13 +27,13 @@ import numpy as np
 import psycopg
 
 from gcx import database
+from gcx.exchange_source import ensure_schema
 from gcx.settings import Settings, get_settings
 from gcx.simulator.episodes import format_trade_id
 from gcx.simulator.faults import BadRecordLog, corrupt_feed_message
 from gcx.simulator.randomness import Stream, rng_for
 from gcx.simulator.reference import COMMODITIES
 from gcx.simulator.trading_calendar import TradingCalendar, iso_utc, micros
-from gcx.simulator.writer import create_schema
 
 FEED_CHANNEL = "gcx_feed"
 PRICE_STEP_VOL = 0.0008
@@ -332,7 +332,7 @@ def run_live(
     log = BadRecordLog.open(settings.truth_dir / "bad_records.jsonl", append=True)
     try:
         with database.connect("exchange", settings=settings) as conn, _stop_on_signals(stop):
-            create_schema(conn)
+            ensure_schema(conn)
             conn.commit()
             exchange = _LiveExchange(conn, _load_board(conn, datetime.now(UTC)), rng, bad_rate, log)
             next_at = time.monotonic() + rng.exponential(1 / trades_per_second)

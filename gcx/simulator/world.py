@@ -18,6 +18,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from gcx import database
+from gcx.exchange_source import ensure_schema
 from gcx.settings import Settings, get_settings
 from gcx.simulator import compliance, filedrops, platform_events
 from gcx.simulator.episodes import EPISODE_TYPES, EpisodeInjector, write_episodes
@@ -44,7 +45,7 @@ from gcx.simulator.trading_calendar import (
     calendar_table,
     day_number,
 )
-from gcx.simulator.writer import ExchangeWriter, create_schema, reset_exchange
+from gcx.simulator.writer import ExchangeWriter, reset_exchange
 
 CALENDAR_MARGIN = timedelta(days=30)
 
@@ -128,7 +129,7 @@ def simulate(
 
     database.ensure_databases(settings)
     with database.connect("exchange", settings=settings) as conn:
-        create_schema(conn)
+        ensure_schema(conn)
         reset_exchange(conn)
     _fresh_folders(settings)
 

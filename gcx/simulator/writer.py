@@ -12,7 +12,6 @@ import io
 import queue
 import threading
 from collections import Counter
-from importlib import resources
 
 import psycopg
 import pyarrow as pa
@@ -28,15 +27,6 @@ EXCHANGE_TABLES = (
 """Every table of exchange_schema.sql, parents before children."""
 _CSV_OPTIONS = pa_csv.WriteOptions(include_header=False, quoting_style="needed")
 _CHUNK = 1 << 20
-
-
-def schema_sql() -> str:
-    return resources.files("gcx.simulator").joinpath("exchange_schema.sql").read_text(encoding="utf-8")
-
-
-def create_schema(conn: psycopg.Connection) -> None:
-    """Create the exchange tables if missing (the schema file is idempotent)."""
-    conn.execute(schema_sql())
 
 
 def reset_exchange(conn: psycopg.Connection) -> None:

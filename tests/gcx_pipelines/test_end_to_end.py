@@ -5,7 +5,6 @@ sources and the simulator's ground truth, never against the pipeline's own bookk
 """
 
 import json
-import os
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -47,7 +46,6 @@ def one_minute_bars(trades: pd.DataFrame) -> pd.DataFrame:
 def platform(tmp_path_factory, reference_data) -> Settings:
     """Its own GCX_HOME and server: the simulator replaces the exchange source wholesale."""
     settings = Settings(home=tmp_path_factory.mktemp("end_to_end"))
-    environment = dict(os.environ)  # materialize points this process at the platform's Dagster instance
     try:
         today = datetime.now(UTC).date()
         simulate(today - timedelta(days=DAYS), DAYS, seed=29, bad_rate=0.03, settings=settings)
@@ -67,8 +65,6 @@ def platform(tmp_path_factory, reference_data) -> Settings:
         assert materialize(settings), "the run failed or a check did not pass"
         yield settings
     finally:
-        os.environ.clear()
-        os.environ.update(environment)
         database.stop_embedded(settings)
 
 
