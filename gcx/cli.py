@@ -136,12 +136,15 @@ def materialize(
         datetime | None,
         typer.Option(formats=["%Y-%m-%d"], help="Last day, inclusive (default: the last with data)."),
     ] = None,
+    job: Annotated[
+        str, typer.Option(help="The Dagster job to run (default: ingestion and the warehouse build).")
+    ] = "end_of_day_job",
 ) -> None:
     """Materialize every asset for every day that has source data, checks included (one Dagster run)."""
     from gcx.settings import get_settings
     from gcx_pipelines.launch import materialize as run
 
-    ok = run(get_settings(), start.date() if start else None, end.date() if end else None)
+    ok = run(get_settings(), start.date() if start else None, end.date() if end else None, job_name=job)
     raise typer.Exit(code=0 if ok else 1)
 
 

@@ -2,8 +2,10 @@
 
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from gcx import database
@@ -62,3 +64,49 @@ def empty_exchange(settings: Settings) -> Settings:
         ]
         conn.execute(f"truncate {', '.join(tables)} restart identity cascade")
     return settings
+
+
+BUILT_PLATFORM_DAYS = 4
+"""Days simulated for `built_platform`: the last four days before today, so 'recent' is realistic."""
+
+
+@pytest.fixture(scope="session")
+def built_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """The platform as `make demo` leaves it, built once per session on its own GCX_HOME and server:
+    4 simulated days with injected faults (seed 29, 3 % bad records) plus the real CME trades of
+    the reference data when present, through `gcx materialize` (every asset, every check).
+
+    Tests that only read (API, ML, reports, dashboards, end to end) share it; a test that changes
+    it must leave it as it found it."""
+    from gcx.importer import import_trades
+    from gcx.simulator import simulate
+    from gcx_pipelines.launch import materialize
+
+    settings = Settings(home=tmp_path_factory.mktemp("built_platform"))
+    try:
+        today = datetime.now(UTC).date()
+        simulate(
+            today - timedelta(days=BUILT_PLATFORM_DAYS),
+            BUILT_PLATFORM_DAYS,
+            seed=29,
+            bad_rate=0.03,
+            settings=settings,
+        )
+        if REFERENCE_DATA.is_dir():
+            cme = pd.read_csv(REFERENCE_DATA / "cme_esu4_trades_20240701.csv")
+            path = settings.home / "esu4.csv"
+            pd.DataFrame(
+                {
+                    "trade_id": [f"ESU4-{n:06d}" for n in range(len(cme))],  # the sample has no trade ids
+                    "symbol": "ESU4",
+                    "executed_at": cme.ts_event_ns,
+                    "price": cme.price,
+                    "quantity": cme["size"],
+                    "aggressor_side": cme.side.map({"B": "buy", "A": "sell"}),
+                }
+            ).to_csv(path, index=False)
+            import_trades(path, venue="CME", settings=settings)
+        assert materialize(settings), "the run failed or a check did not pass"
+        yield settings
+    finally:
+        database.stop_embedded(settings)

@@ -1,6 +1,6 @@
-"""The platform end to end, as `make demo` runs it: simulated sources with injected faults plus
-real CME trades imported by `gcx import trades`, then `gcx materialize` (one Dagster run: every
-ingestion asset for every day, every check, the dbt build). The marts are checked against the
+"""The platform end to end, as `make demo` runs it (the session's `built_platform`, tests/conftest.py):
+simulated sources with injected faults plus real CME trades imported by `gcx import trades`, then
+`gcx materialize` (one Dagster run: every ingestion asset for every day, every check, the dbt build). The marts are checked against the
 sources and the simulator's ground truth, never against the pipeline's own bookkeeping.
 """
 
@@ -12,14 +12,10 @@ import psycopg
 import pytest
 
 from gcx import database
-from gcx.importer import import_trades
 from gcx.settings import Settings
-from gcx.simulator import simulate
 from gcx_pipelines.launch import materialize
 
 pytestmark = pytest.mark.slow
-
-DAYS = 4
 
 
 def query(settings: Settings, name: database.DatabaseName, sql: str) -> list[tuple]:
@@ -43,29 +39,8 @@ def one_minute_bars(trades: pd.DataFrame) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def platform(tmp_path_factory, reference_data) -> Settings:
-    """Its own GCX_HOME and server: the simulator replaces the exchange source wholesale."""
-    settings = Settings(home=tmp_path_factory.mktemp("end_to_end"))
-    try:
-        today = datetime.now(UTC).date()
-        simulate(today - timedelta(days=DAYS), DAYS, seed=29, bad_rate=0.03, settings=settings)
-        cme = pd.read_csv(reference_data / "cme_esu4_trades_20240701.csv")
-        path = settings.home / "esu4.csv"
-        pd.DataFrame(
-            {
-                "trade_id": [f"ESU4-{n:06d}" for n in range(len(cme))],  # the sample has no trade ids
-                "symbol": "ESU4",
-                "executed_at": cme.ts_event_ns,
-                "price": cme.price,
-                "quantity": cme["size"],
-                "aggressor_side": cme.side.map({"B": "buy", "A": "sell"}),
-            }
-        ).to_csv(path, index=False)
-        import_trades(path, venue="CME", settings=settings)
-        assert materialize(settings), "the run failed or a check did not pass"
-        yield settings
-    finally:
-        database.stop_embedded(settings)
+def platform(built_platform: Settings) -> Settings:
+    return built_platform
 
 
 def quarantined_trade_ids(settings: Settings) -> set[str]:
