@@ -1,9 +1,12 @@
 """The `gcx` command: one entry point for every platform operation (`gcx --help`)."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
+import psycopg
 import typer
 
 from gcx import database
@@ -11,8 +14,10 @@ from gcx import database
 app = typer.Typer(no_args_is_help=True, help="GCX data platform.")
 db_app = typer.Typer(no_args_is_help=True, help="The platform's PostgreSQL server.")
 import_app = typer.Typer(no_args_is_help=True, help="Load your own data into the exchange source.")
+keys_app = typer.Typer(no_args_is_help=True, help="API keys: create (shown once), list, revoke.")
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
+app.add_typer(keys_app, name="keys")
 
 
 @db_app.command("start")
@@ -158,3 +163,68 @@ def ui(
     from gcx_pipelines.launch import serve_ui
 
     raise typer.Exit(code=serve_ui(get_settings(), host, port))
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the API.")] = 8000,
+) -> None:
+    """Serve the market data API (docs at /docs) until interrupted."""
+    import uvicorn
+
+    database.ensure_databases()
+    uvicorn.run("api.main:create_app", factory=True, host=host, port=port, log_level="info")
+
+
+@contextmanager
+def api_tables() -> Iterator[psycopg.Connection]:
+    """The warehouse, with the API's tables, on a server that is up (started if need be)."""
+    from api import keys
+
+    database.ensure_databases()
+    with database.connect("warehouse") as conn:
+        keys.ensure_schema(conn)
+        yield conn
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="Who or what the key is for.")],
+    tier: Annotated[str, typer.Option(help="free, member or pro")] = "free",
+    role: Annotated[str, typer.Option(help="quant, analyst, compliance, executive or admin")] = "quant",
+) -> None:
+    """Create an API key and print it: it is shown this once and stored only as a hash."""
+    from api import keys
+
+    with api_tables() as conn:
+        try:
+            key = keys.create_key(conn, name, tier, role)
+        except ValueError as error:
+            raise typer.BadParameter(str(error)) from error
+    typer.echo(key)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """Every key: id, name, tier, role, created and revoked (never the secret)."""
+    from api import keys
+
+    with api_tables() as conn:
+        for key in keys.list_keys(conn):
+            revoked = f" revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else ""
+            typer.echo(
+                f"{key.key_id}  {key.tier:6}  {key.role:10}  {key.name}  created {key.created_at:%Y-%m-%d %H:%M}{revoked}"
+            )
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id (the part after gcx_).")]) -> None:
+    """Revoke a key at once; requests with it get 401 revoked_key."""
+    from api import keys
+
+    with api_tables() as conn:
+        if not keys.revoke_key(conn, key_id):
+            typer.echo(f"no active key {key_id}", err=True)
+            raise typer.Exit(code=1)
+    typer.echo(f"revoked {key_id}")

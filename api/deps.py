@@ -1,0 +1,109 @@
+"""The dependencies routes declare: settings, a pooled warehouse connection, and the caller.
+
+    @router.get("/v1/things")
+    def things(principal: PrincipalDep, conn: ConnDep) -> ...
+
+`PrincipalDep` authenticates the `Authorization: Bearer <key>` header and counts the request
+against the key's rate limit; `require_roles(...)` and `require_bulk_export` narrow it further.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+import psycopg
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.entitlements import COMPLIANCE_ROLES
+from api.errors import ApiError
+from api.keys import KeyRejected, Principal, authenticate
+from gcx.settings import Settings
+
+
+def get_app_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+
+
+def get_conn(request: Request) -> Iterator[psycopg.Connection]:
+    """A warehouse connection from the app's pool, returned to it after the response."""
+    with request.app.state.pool.connection() as conn:
+        yield conn
+
+
+ConnDep = Annotated[psycopg.Connection, Depends(get_conn)]
+
+bearer = HTTPBearer(auto_error=False, description="An API key from `gcx keys create`.")
+
+
+def authenticate_request(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    if credentials is None:
+        raise ApiError(
+            401,
+            "missing_key",
+            "this route needs an API key: send `Authorization: Bearer <key>` (create one with `gcx keys create`)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    with request.app.state.pool.connection() as conn:
+        try:
+            principal = authenticate(conn, credentials.credentials)
+        except KeyRejected as rejected:
+            raise ApiError(
+                401, rejected.reason, rejected.message, headers={"WWW-Authenticate": "Bearer"}
+            ) from None
+    request.state.principal = principal
+    quota = request.app.state.rate_limiter.take(principal.key_id, principal.tier.requests_per_minute)
+    request.state.quota = quota
+    if quota.exceeded:
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"the {principal.tier.name} tier allows {quota.limit} requests per minute; retry in {quota.reset_s} s",
+            {"limit": quota.limit, "retry_after_s": quota.reset_s},
+            headers=quota.headers(),
+        )
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(authenticate_request)]
+
+
+def require_roles(*roles: str):
+    """A dependency admitting only the given roles (403 `role_not_allowed` for the others)."""
+
+    def check(principal: PrincipalDep) -> Principal:
+        if principal.role not in roles:
+            raise ApiError(
+                403,
+                "role_not_allowed",
+                f"the {principal.role} role may not use this; it needs one of: {', '.join(roles)}",
+                {"role": principal.role, "allowed_roles": list(roles)},
+            )
+        return principal
+
+    return check
+
+
+ComplianceDep = Annotated[Principal, Depends(require_roles(*sorted(COMPLIANCE_ROLES)))]
+"""Compliance datasets and unmasked PII: compliance and admin only."""
+
+
+def require_bulk_export(principal: PrincipalDep) -> Principal:
+    if not principal.tier.bulk_export:
+        raise ApiError(
+            403,
+            "tier_not_allowed",
+            f"bulk export needs the pro tier (this key is {principal.tier.name})",
+            {"tier": principal.tier.name, "required_tier": "pro"},
+        )
+    return principal
+
+
+BulkExportDep = Annotated[Principal, Depends(require_bulk_export)]

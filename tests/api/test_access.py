@@ -1,0 +1,121 @@
+"""Keys, roles, rate limits, the error shape, metering and the audit log."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from api import keys
+from api.entitlements import TIERS
+from gcx import database
+from tests.api.conftest import bearer
+
+
+def warehouse_rows(settings, sql: str, params=()) -> list[tuple]:
+    with database.connect("warehouse", settings=settings) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def test_health_needs_no_key(client):
+    response = client.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        ({}, "missing_key"),
+        ({"Authorization": "Bearer nonsense"}, "invalid_key"),
+        ({"Authorization": "Bearer gcx_000000000000_wrongsecret"}, "invalid_key"),
+    ],
+)
+def test_a_data_route_without_a_valid_key_is_401_with_a_reason(client, headers, reason):
+    response = client.get("/v1/me", headers=headers)
+    assert response.status_code == 401
+    body = response.json()["error"]
+    assert body["status"] == 401 and body["reason"] == reason and body["message"]
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_a_right_id_with_a_wrong_secret_is_refused(client, make_key):
+    key_id = make_key().split("_")[1]
+    response = client.get("/v1/me", headers=bearer(f"gcx_{key_id}_not-the-secret"))
+    assert response.status_code == 401 and response.json()["error"]["reason"] == "invalid_key"
+
+
+def test_a_revoked_key_is_refused(client, make_key, built_platform):
+    key = make_key()
+    with database.connect("warehouse", settings=built_platform) as conn:
+        assert keys.revoke_key(conn, key.split("_")[1])
+    response = client.get("/v1/me", headers=bearer(key))
+    assert response.status_code == 401 and response.json()["error"]["reason"] == "revoked_key"
+
+
+def test_keys_are_stored_hashed(make_key, built_platform):
+    key = make_key()
+    key_id, secret = key.split("_", 2)[1:]
+    (stored,) = warehouse_rows(
+        built_platform, "select secret_sha256 from api.keys where key_id = %s", (key_id,)
+    )[0]
+    assert secret.encode() not in bytes(stored) and len(bytes(stored)) == 32
+
+
+def test_rate_limit_is_429_with_retry_after_and_ratelimit_headers(client, make_key):
+    headers = bearer(make_key("free"))
+    limit = TIERS["free"].requests_per_minute
+    for n in range(limit):
+        response = client.get("/v1/me", headers=headers)
+        assert response.status_code == 200, response.text
+        assert response.headers["ratelimit-limit"] == str(limit)
+        assert response.headers["ratelimit-remaining"] == str(limit - n - 1)
+    refused = client.get("/v1/me", headers=headers)
+    assert refused.status_code == 429
+    assert refused.json()["error"]["reason"] == "rate_limited"
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    assert refused.headers["ratelimit-remaining"] == "0"
+
+
+def test_every_request_is_metered_into_the_warehouse(client, api_app, make_key, built_platform):
+    key = make_key("member", "analyst")
+    key_id = key.split("_")[1]
+    client.get("/v1/me", headers=bearer(key))
+    client.get("/v1/me", headers={"Authorization": "Bearer gcx_x_y"})
+    api_app.state.meter.flush()
+    rows = warehouse_rows(
+        built_platform,
+        "select endpoint, status, tier, role, bytes > 0, latency_ms > 0 from api.request_log where key_id = %s",
+        (key_id,),
+    )
+    assert rows == [("/v1/me", 200, "member", "analyst", True, True)]
+
+
+def test_the_api_role_can_read_its_key_without_the_secret(client, make_key):
+    response = client.get("/v1/me", headers=bearer(make_key("member", "analyst")))
+    body = response.json()
+    assert body["tier"] == "member" and body["role"] == "analyst"
+    assert body["requests_per_minute"] == TIERS["member"].requests_per_minute
+
+
+def test_key_creation_refuses_unknown_tiers_and_roles(built_platform):
+    with (
+        database.connect("warehouse", settings=built_platform) as conn,
+        pytest.raises(ValueError, match="tier"),
+    ):
+        keys.create_key(conn, "x", "gold", "quant")
+    with (
+        database.connect("warehouse", settings=built_platform) as conn,
+        pytest.raises(ValueError, match="role"),
+    ):
+        keys.create_key(conn, "x", "free", "trader")
+
+
+def test_the_database_refuses_a_key_with_an_unknown_tier(built_platform):
+    with (
+        database.connect("warehouse", settings=built_platform) as conn,
+        pytest.raises(psycopg.errors.CheckViolation),
+    ):
+        conn.execute(
+            "insert into api.keys (key_id, secret_sha256, name, tier, role) values ('x', ''::bytea, 'x', 'gold', 'quant')"
+        )
