@@ -6,8 +6,10 @@ any module of the platform has no side effects.
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -18,6 +20,26 @@ class Settings(BaseSettings):
 
     database_url: str | None = None
     """An external PostgreSQL server (any database on it); unset means the embedded server under ``home``."""
+
+    smtp_host: str | None = None
+    """SMTP server the compliance reports are e-mailed through; unset means reports are only archived."""
+
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    """Upgrade the connection with STARTTLS before logging in (port 587 servers)."""
+
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_sender: str = "gcx-reports@localhost"
+    smtp_recipients: Annotated[list[str], NoDecode] = []
+    """Who receives the reports: comma-separated in GCX_SMTP_RECIPIENTS."""
+
+    @field_validator("smtp_recipients", mode="before")
+    @classmethod
+    def _split_recipients(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [address.strip() for address in value.split(",") if address.strip()]
+        return value
 
     @property
     def pgdata_dir(self) -> Path:
