@@ -228,3 +228,30 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id (the part
             typer.echo(f"no active key {key_id}", err=True)
             raise typer.Exit(code=1)
     typer.echo(f"revoked {key_id}")
+
+
+@app.command("up")
+def up(
+    host: Annotated[str, typer.Option(help="Interface the API and the Dagster UI listen on.")] = "127.0.0.1",
+    api_port: Annotated[int, typer.Option(help="Port of the API and dashboards.")] = 8000,
+    ui_port: Annotated[int, typer.Option(help="Port of the Dagster UI.")] = 3000,
+    trades_per_second: Annotated[float, typer.Option(help="Average rate of the live feed.")] = 1.0,
+    demo_keys: Annotated[
+        bool, typer.Option("--demo-keys", help="Create and print a key per tier (and the dashboard roles).")
+    ] = False,
+) -> None:
+    """Run the live feed, the feed consumer, the API and the Dagster UI together (Ctrl-C stops all)."""
+    from gcx.services import create_demo_keys, platform_services, run_services
+    from gcx.settings import get_settings
+
+    settings = get_settings()
+    database.ensure_databases(settings)
+    if demo_keys:
+        typer.echo(
+            "Demo API keys (shown once; `Authorization: Bearer <key>`, or the dashboards' login form):"
+        )
+        for tier, role, key in create_demo_keys(settings):
+            typer.echo(f"  {tier:6} {role:10} {key}")
+    raise typer.Exit(
+        code=run_services(platform_services(settings, host, api_port, ui_port, trades_per_second))
+    )

@@ -104,11 +104,16 @@ def materialize(
     return result.success and not failed_checks
 
 
+def dagster_ui_command(settings: Settings, host: str, port: int) -> tuple[list[str], dict[str, str]]:
+    """The command (run from the project root) and environment that serve the Dagster UI and daemon."""
+    command = ["dagster", "dev", "--workspace", "workspace.yaml", "--host", host, "--port", str(port)]
+    return command, dagster_environment(settings)
+
+
 def serve_ui(settings: Settings, host: str, port: int) -> int:
     """Serve the Dagster UI (and run the daemon for schedules and sensors) until interrupted."""
     database.ensure_databases(settings)
-    command = ["dagster", "dev", "--workspace", "workspace.yaml", "--host", host, "--port", str(port)]
-    env = dagster_environment(settings)
+    command, env = dagster_ui_command(settings, host, port)
     print(f"Dagster UI: http://{host}:{port}")
     try:
         return subprocess.run(command, cwd=PROJECT_ROOT, env=env).returncode
