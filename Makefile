@@ -8,7 +8,7 @@ RUN := $(UV) run --frozen
 export UV_PROJECT_ENVIRONMENT := .venv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install demo test lint format bench clean
+.PHONY: install demo test reliability lint format bench clean
 
 $(UV):
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
@@ -31,6 +31,13 @@ demo: install
 ## test: the whole test suite against a throwaway embedded PostgreSQL
 test: install
 	$(RUN) pytest
+
+## reliability: faults, bad input, security and load against real processes; prints the summary table
+RELIABILITY_LEDGER := .gcx-reliability.jsonl
+reliability: install
+	rm -f $(RELIABILITY_LEDGER)
+	GCX_RELIABILITY_LEDGER=$(CURDIR)/$(RELIABILITY_LEDGER) $(RUN) pytest tests/reliability -m reliability; \
+	status=$$?; $(RUN) python tests/reliability/summary.py $(RELIABILITY_LEDGER) --record || status=1; exit $$status
 
 lint: install
 	$(RUN) ruff check .

@@ -1,0 +1,11 @@
+"""The reliability suite (`make reliability`): faults injected into real processes, malformed input
+at every entry point, API security and sustained load. Longer than the unit tests, so `make test`
+leaves it out: every test collected under tests/reliability/ is marked `reliability`."""
+
+import pytest
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/reliability/" in str(item.path).replace("\\", "/"):
+            item.add_marker(pytest.mark.reliability)

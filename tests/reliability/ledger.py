@@ -1,0 +1,55 @@
+"""What the reliability tests did, for `make reliability`'s summary table.
+
+Each test asserts its own outcome; it also records what it tried here (faults injected and
+survived, bad records tried and quarantined, requests sent and failed, rows lost), appended as
+JSON lines to the file named by GCX_RELIABILITY_LEDGER. Outside `make reliability` (variable
+unset) nothing is written. `python tests/reliability/summary.py LEDGER` prints the table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+
+LEDGER_ENV = "GCX_RELIABILITY_LEDGER"
+
+
+def _append(entry: dict) -> None:
+    path = os.environ.get(LEDGER_ENV)
+    if path:
+        with open(path, "a") as ledger:
+            ledger.write(json.dumps({"at": datetime.now(UTC).isoformat(), **entry}) + "\n")
+
+
+def fault(name: str, survived: bool, rows_lost: int = 0, rows_duplicated: int = 0, detail: str = "") -> None:
+    """One injected fault: did the platform recover by itself, and what did it lose or double."""
+    _append(
+        {
+            "kind": "fault",
+            "name": name,
+            "survived": survived,
+            "rows_lost": rows_lost,
+            "rows_duplicated": rows_duplicated,
+            "detail": detail,
+        }
+    )
+
+
+def bad_input(source: str, tried: int, quarantined: int, crashed: int = 0, detail: str = "") -> None:
+    """Malformed records fed to one entry point, and how many ended in quarantine with a reason."""
+    _append(
+        {
+            "kind": "bad_input",
+            "name": source,
+            "tried": tried,
+            "quarantined": quarantined,
+            "crashed": crashed,
+            "detail": detail,
+        }
+    )
+
+
+def requests(name: str, sent: int, failed: int, detail: str = "") -> None:
+    """Requests sent in one load or security run, and how many failed (5xx, timeouts, wrong answers)."""
+    _append({"kind": "requests", "name": name, "sent": sent, "failed": failed, "detail": detail})

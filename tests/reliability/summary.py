@@ -1,0 +1,72 @@
+"""Print the summary table of a reliability run from its ledger (see ledger.py); with --record,
+also append it to bench/RESULTS.md. Exits non-zero when any row was lost or a fault not survived."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parents[2] / "bench" / "RESULTS.md"
+
+
+def table(entries: list[dict]) -> tuple[str, bool]:
+    faults = [e for e in entries if e["kind"] == "fault"]
+    bad = [e for e in entries if e["kind"] == "bad_input"]
+    reqs = [e for e in entries if e["kind"] == "requests"]
+    lost = sum(e["rows_lost"] for e in faults)
+    duplicated = sum(e["rows_duplicated"] for e in faults)
+    survived = sum(e["survived"] for e in faults)
+    tried, quarantined = sum(e["tried"] for e in bad), sum(e["quarantined"] for e in bad)
+    crashed = sum(e["crashed"] for e in bad)
+    sent, failed = sum(e["sent"] for e in reqs), sum(e["failed"] for e in reqs)
+    lines = [
+        "| measure | value |",
+        "|---|---|",
+        f"| faults injected / survived | {len(faults)} / {survived} |",
+        f"| bad records tried / quarantined (crashes) | {tried} / {quarantined} ({crashed}) |",
+        f"| requests sent / failed | {sent} / {failed} |",
+        f"| rows lost / duplicated | {lost} / {duplicated} |",
+        "",
+        "| kind | name | figures | detail |",
+        "|---|---|---|---|",
+    ]
+    for e in entries:
+        if e["kind"] == "fault":
+            figures = f"survived={e['survived']} lost={e['rows_lost']} duplicated={e['rows_duplicated']}"
+        elif e["kind"] == "bad_input":
+            figures = f"tried={e['tried']} quarantined={e['quarantined']} crashed={e['crashed']}"
+        else:
+            figures = f"sent={e['sent']} failed={e['failed']}"
+        lines.append(f"| {e['kind']} | {e['name']} | {figures} | {e.get('detail', '')} |")
+    ok = lost == 0 and duplicated == 0 and survived == len(faults) and crashed == 0
+    return "\n".join(lines), ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("ledger", type=Path)
+    parser.add_argument("--record", action="store_true", help="append the table to bench/RESULTS.md")
+    args = parser.parse_args()
+    entries = (
+        [json.loads(line) for line in args.ledger.read_text().splitlines() if line.strip()]
+        if args.ledger.exists()
+        else []
+    )
+    if not entries:
+        print("the reliability run recorded nothing", file=sys.stderr)
+        return 1
+    text, ok = table(entries)
+    print(text)
+    if args.record:
+        header = f"\n## reliability, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, make reliability\n\n"
+        with RESULTS.open("a") as results:
+            results.write(header + text + "\n")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
