@@ -1,7 +1,12 @@
 """Live mode: trading in real time after the simulated history, published on the market feed.
 
-A demo mode that runs whenever it is started (session hours are ignored) and stamps rows with the
-wall clock. Each trade is one transaction: its resting and aggressing orders with their events, the
+A demo mode that runs whenever it is started and stamps rows with the wall clock. So that its trades
+are not mistaken for trades outside the session (ingestion and the feed consumer quarantine those),
+it declares each day it trades on as a **demo session** in the exchange's ``trading_calendar``: the
+day becomes a trading day whose session runs from the earlier of the regular open and the day's first
+live trade to the later of the regular close and the end of the day (UTC). The declaration is made
+in the transaction of the day's first live trade, so nobody sees the trade without its session; the
+end-of-day ingestion then accepts and reconciles the day like any other. Each trade is one transaction: its resting and aggressing orders with their events, the
 trade, its two pending settlements (due the next trading day) and the feed message, appended to
 ``feed_messages`` and announced with ``pg_notify('gcx_feed', seq)``, delivered at commit. Some
 orders rest and are cancelled a little later, so the order book also changes between trades.
@@ -20,7 +25,8 @@ import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dt_time
 from typing import Any
 
 import numpy as np
@@ -121,6 +127,24 @@ def _next_ids(conn: psycopg.Connection) -> tuple[int, int, int, int]:
     return row[0], row[1], row[2], row[3]
 
 
+def declare_demo_session(conn: psycopg.Connection, now: datetime) -> None:
+    """Make `now`'s UTC day a trading day whose session covers `now` through the end of the day
+    (keeping an earlier open or a later close the calendar already has); the caller commits."""
+    day = now.astimezone(UTC).date()
+    end_of_day = datetime.combine(day + timedelta(days=1), dt_time(0), UTC) - timedelta(microseconds=1)
+    conn.execute(
+        """
+        insert into trading_calendar as c (calendar_date, is_trading_day, holiday_name, session_open_at, session_close_at)
+        values (%(day)s, true, null, %(now)s, %(end_of_day)s)
+        on conflict (calendar_date) do update set
+            is_trading_day = true,
+            session_open_at = least(c.session_open_at, excluded.session_open_at),
+            session_close_at = greatest(c.session_close_at, excluded.session_close_at)
+        """,
+        {"day": day, "now": now, "end_of_day": end_of_day},
+    )
+
+
 @contextmanager
 def _stop_on_signals(stop: threading.Event):
     """SIGINT (Ctrl-C) and SIGTERM set ``stop`` while live mode runs (main thread only)."""
@@ -156,6 +180,7 @@ class _LiveExchange:
         self.next_order, self.next_event, self.next_trade, self.next_settlement = _next_ids(conn)
         self.resting: list[tuple[float, int, float]] = []  # (cancel at monotonic, order id, limit)
         self.last_payload: str | None = None
+        self.session_day: date | None = None
         self.summary = LiveSummary()
         self.calendar = TradingCalendar.covering(
             datetime.now(UTC).date(), datetime.now(UTC).date() + timedelta(days=40)
@@ -222,6 +247,9 @@ class _LiveExchange:
         aggressor = "buy" if rng.random() < 0.5 else "sell"
         buyer, seller = self._two_accounts()
         now = datetime.now(UTC)
+        if now.date() != self.session_day:
+            declare_demo_session(self.conn, now)
+            self.session_day = now.date()
         instrument_id = int(b.instrument_id[i])
         resting_side = "sell" if aggressor == "buy" else "buy"
         resting_account, aggressing_account = (seller, buyer) if aggressor == "buy" else (buyer, seller)
@@ -269,14 +297,19 @@ class _LiveExchange:
             "seller_member_id": b.account_member[seller],
         }
         clean = json.dumps(message)
+        published_clean = True
         if self.bad_rate > 0 and rng.random() < self.bad_rate:
             payload, fault = corrupt_feed_message(rng, message, self.last_payload)
             if fault == "duplicate_trade_id":  # the trade is published, then an earlier one again
                 self._publish(clean, None)
+            else:
+                published_clean = False
             self._publish(payload, fault)
         else:
             self._publish(clean, None)
-        self.last_payload = clean
+        # only a message that went out clean can be re-sent verbatim as a duplicate: re-sending the
+        # clean text of a message that went out malformed would be its first valid publication
+        self.last_payload = clean if published_clean else None
         self.summary.trades += 1
         if rng.random() < RESTING_ORDER_SHARE:  # an order that rests a while and is cancelled
             side = "buy" if rng.random() < 0.5 else "sell"
