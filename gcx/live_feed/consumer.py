@@ -1,39 +1,4 @@
-"""The live feed consumer: feed messages -> the same trade rules as ingestion -> hot tables, exactly once.
-
-    exchange.feed_messages (+ NOTIFY gcx_feed)      the feed (FeedSource: PostgreSQL today, Kafka later)
-        | read after the checkpoint, in batches
-        | decode the JSON, validate with the ingestion's trade rules (datasets.py `exchange__trades`)
-        v
-    warehouse, ONE transaction per batch:
-        hot.trades          valid trades; `seq` = the feed message's seq = the API's cursor
-        raw.quarantine      bad messages with every reason (source 'feed', record key = seq)
-        hot.consumer_offsets   the checkpoint (and running counts), advanced with the rows
-        NOTIFY gcx_hot_trades '<max seq>'   delivered at commit, wakes the API's stream fan-out
-
-Because the checkpoint moves in the same transaction as the rows it covers, a crash mid-batch
-rolls both back and the batch is read again: nothing lost, nothing twice. `hot.trades.trade_id` is
-unique as a second guard. Every message ends up either in hot.trades or in raw.quarantine, and the
-checkpoint counts both (`messages = trades + quarantined`).
-
-One consumer writes (a PostgreSQL advisory lock enforces it), so hot rows commit in seq order and a
-reader that has seen seq N has seen everything before it. The feed is read the same way: the
-exchange is its one publisher, committing messages in seq order.
-
-Waiting: LISTEN on gcx_feed wakes the consumer at once; it also polls every `idle_poll_s` so a
-missed NOTIFY delays a message by at most that, never stalls it.
-
-Retention: hot.trades keeps the last `HOT_RETENTION` (7 days) of stored trades, pruned oldest
-first by seq; the warehouse (raw -> marts) holds the full history. The highest pruned seq is kept
-in the checkpoint row so the API can tell a client whose cursor is older than the hot table.
-
-Session hours: the ingestion's rule that a GCX trade falls inside its day's session applies here
-too; live mode (`gcx simulate --live`) declares the days it trades on as demo sessions in the
-exchange's trading calendar, so its trades pass both here and in the end-of-day ingestion.
-
-A replaced feed (a batch `gcx simulate` truncates the exchange, so seqs start again at 1) is
-detected by the checkpoint message's publication time: the consumer then forgets the old feed
-(hot rows, feed quarantine, checkpoint) and starts from the first message, with a warning.
-"""
+"""The feed consumer (see gcx/live_feed/__init__.py for the whole picture)."""
 
 from __future__ import annotations
 
@@ -44,79 +9,41 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import psycopg
 import pyarrow as pa
 
 from gcx import database
+from gcx.live_feed.hot import (
+    CONSUMER_NAME,
+    HOT_CHANNEL,
+    HOT_RETENTION,
+    QUARANTINE_DATASET,
+    ensure_hot_schema,
+    forget_feed,
+    prune,
+    read_checkpoint,
+)
 from gcx.settings import Settings, get_settings
+from gcx.simulator.live import FEED_CHANNEL
 from gcx_pipelines.defs.ingestion.datasets import DATASETS_BY_TABLE
 from gcx_pipelines.defs.ingestion.load import ensure_raw_schema
 from gcx_pipelines.defs.ingestion.validate import READ_ERROR, SOURCE_ROW, Reference, validate
 
 log = logging.getLogger(__name__)
 
-FEED_CHANNEL = "gcx_feed"
-HOT_CHANNEL = "gcx_hot_trades"
-CONSUMER_NAME = "hot_trades"
 BATCH_SIZE = 5_000
 IDLE_POLL_S = 1.0
-HOT_RETENTION = timedelta(days=7)
 PRUNE_INTERVAL_S = 600.0
 RETRY_DELAY_S = 2.0
-QUARANTINE_DATASET = "feed_messages"
 QUARANTINE_SOURCE_FILE = "exchange:feed_messages"
 """Where a quarantined message can be found again: the exchange's feed_messages table, by seq."""
 
 TRADES = DATASETS_BY_TABLE["exchange__trades"]
 """The ingestion's trades dataset: its columns and rules are the only trade rules there are."""
 TEXT_FIELDS = ("trade_id", "symbol", "executed_at", "aggressor_side", "buyer_member_id", "seller_member_id")
-
-HOT_SCHEMA_SQL = """
-create schema if not exists hot;
--- The live feed's valid trades, the API's tail and stream. seq = the feed message's seq (gaps where a
--- message was quarantined); the last HOT_RETENTION of stored trades (gcx/live_feed.py).
-create table if not exists hot.trades (
-    seq              bigint primary key,
-    trade_id         text not null unique,
-    instrument_id    integer not null,
-    symbol           text not null,
-    executed_at      timestamptz not null,
-    price_ghs_per_t  numeric(14, 4) not null,
-    quantity_t       numeric(14, 4) not null,
-    value_ghs        numeric(20, 4) not null,
-    aggressor_side   text,
-    buyer_member_id  text,
-    seller_member_id text,
-    published_at     timestamptz not null,   -- when the exchange published the message
-    stored_at        timestamptz not null default now()
-);
-create index if not exists trades_symbol_seq_idx on hot.trades (symbol, seq);
-create index if not exists trades_executed_at_idx on hot.trades (executed_at);
-create index if not exists trades_stored_at_idx on hot.trades (stored_at);
--- One row per consumer: where it is (the last feed seq it has fully handled) and what it has done.
-create table if not exists hot.consumer_offsets (
-    consumer            text primary key,
-    position            bigint not null default 0,
-    position_published_at timestamptz,
-    messages            bigint not null default 0,
-    trades              bigint not null default 0,
-    quarantined         bigint not null default 0,
-    pruned_through      bigint not null default 0,   -- the highest seq retention removed from hot.trades
-    updated_at          timestamptz not null default now()
-);
-"""
-
-
-def ensure_hot_schema(conn: psycopg.Connection) -> None:
-    """Create the hot schema's tables (and raw.quarantine) if missing; idempotent."""
-    ensure_raw_schema(conn)
-    with conn.transaction():
-        conn.execute("select pg_advisory_xact_lock(hashtext('hot schema'))")
-        conn.execute(HOT_SCHEMA_SQL)
-
 
 # ---------------------------------------------------------------------------------------------
 # The feed: an interface a Kafka topic can implement too
@@ -318,25 +245,6 @@ HOT_COLUMNS = ("seq", "trade_id", "instrument_id", "symbol", "executed_at", "pri
                "value_ghs", "aggressor_side", "buyer_member_id", "seller_member_id", "published_at")  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Checkpoint:
-    position: int
-    position_published_at: datetime | None
-    messages: int
-    trades: int
-    quarantined: int
-    pruned_through: int
-
-
-def read_checkpoint(conn: psycopg.Connection, consumer: str = CONSUMER_NAME) -> Checkpoint:
-    row = conn.execute(
-        "select position, position_published_at, messages, trades, quarantined, pruned_through"
-        " from hot.consumer_offsets where consumer = %s",
-        (consumer,),
-    ).fetchone()
-    return Checkpoint(*row) if row else Checkpoint(0, None, 0, 0, 0, 0)
-
-
 def store_batch(
     conn: psycopg.Connection, messages: list[FeedMessage], verdicts: Verdicts, consumer: str = CONSUMER_NAME
 ) -> None:
@@ -380,32 +288,6 @@ def store_batch(
             conn.execute("select pg_notify(%s, %s)", (HOT_CHANNEL, str(verdicts.trades[-1]["seq"])))
 
 
-def forget_feed(conn: psycopg.Connection, consumer: str = CONSUMER_NAME) -> None:
-    """Start over from the feed's first message: drop the hot rows, the feed's quarantine and the checkpoint."""
-    with conn.transaction():
-        conn.execute("delete from hot.trades")
-        conn.execute(
-            "delete from raw.quarantine where source = 'feed' and dataset = %s", (QUARANTINE_DATASET,)
-        )
-        conn.execute("delete from hot.consumer_offsets where consumer = %s", (consumer,))
-
-
-def prune(conn: psycopg.Connection, keep: timedelta = HOT_RETENTION, consumer: str = CONSUMER_NAME) -> int:
-    """Remove hot trades stored more than `keep` ago (a prefix by seq) and note the highest removed."""
-    with conn.transaction():
-        row = conn.execute(
-            "with gone as (delete from hot.trades where stored_at < now() - %s returning seq)"
-            " select count(*), max(seq) from gone",
-            (keep,),
-        ).fetchone()
-        if row[0]:
-            conn.execute(
-                "update hot.consumer_offsets set pruned_through = greatest(pruned_through, %s) where consumer = %s",
-                (row[1], consumer),
-            )
-    return row[0]
-
-
 # ---------------------------------------------------------------------------------------------
 # The consumer loop
 
@@ -437,6 +319,7 @@ class FeedConsumer:
         self.warehouse = psycopg.connect(
             database.database_url("warehouse", settings=self.settings), autocommit=True
         )
+        ensure_raw_schema(self.warehouse)  # raw.quarantine
         ensure_hot_schema(self.warehouse)
         lock = self.warehouse.execute(
             "select pg_try_advisory_lock(hashtext(%s))", (f"hot consumer {self.consumer}",)
