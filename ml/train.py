@@ -1,0 +1,233 @@
+"""Training: time splits, hyperparameter search within a time budget, and fitting both models.
+
+Pure functions on frames; MLflow logging and registration happen in the Dagster assets
+(gcx_pipelines/defs/ml), which call these.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import HistGradientBoostingClassifier, IsolationForest
+from sklearn.frozen import FrozenEstimator
+from sklearn.impute import SimpleImputer
+from sklearn.inspection import permutation_importance
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score, brier_score_loss
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from ml.drift import FeatureReference
+from ml.features import MEMBER_RISK_FEATURES, SURVEILLANCE_FEATURES
+from ml.labels import NO_PATTERN, PATTERNS
+from ml.models import MemberRiskModel, SurveillanceModel
+
+HELD_OUT_FRACTION = 0.3
+"""The last 30 % of days are held out: champion and challenger are compared on them."""
+VALIDATION_FRACTION = 0.25
+"""Within the training days, the last quarter validates the hyperparameter search."""
+MIN_POSITIVES = 2
+"""A pattern (or risk outcome) with fewer labelled rows in training is not learned."""
+
+
+@dataclass(frozen=True)
+class TimeSplit:
+    """Days before `held_out_from` train; days from it on are held out."""
+
+    held_out_from: date
+
+    @classmethod
+    def of(cls, days: pd.Series, held_out_fraction: float = HELD_OUT_FRACTION) -> TimeSplit:
+        unique = sorted(pd.unique(days))
+        if len(unique) < 2:
+            raise ValueError(f"a time split needs at least 2 days of data, got {len(unique)}")
+        position = min(max(1, round(len(unique) * (1 - held_out_fraction))), len(unique) - 1)
+        return cls(unique[position])
+
+    def train(self, days: pd.Series) -> pd.Series:
+        return days < self.held_out_from
+
+    def held_out(self, days: pd.Series) -> pd.Series:
+        return days >= self.held_out_from
+
+
+def _random_params(rng: np.random.Generator, grid: dict[str, list]) -> dict:
+    return {name: values[int(rng.integers(len(values)))] for name, values in grid.items()}
+
+
+def search(
+    fit_and_score, grid: dict[str, list], default: dict, budget_s: float, seed: int, max_trials: int = 30
+) -> tuple[dict, list[dict]]:
+    """Random search: try `default` first, then random picks from `grid`, until the time budget
+    (or max_trials) is spent. `fit_and_score(params) -> float` (higher is better).
+    Returns the best params and every trial (params, score, seconds)."""
+    rng = np.random.default_rng(seed)
+    trials, began = [], time.perf_counter()
+    candidates = [default]
+    while len(trials) < max_trials and time.perf_counter() - began < budget_s:
+        params = candidates.pop() if candidates else _random_params(rng, grid)
+        if any(t["params"] == params for t in trials):
+            continue
+        started = time.perf_counter()
+        score = fit_and_score(params)
+        trials.append({"params": params, "score": score, "seconds": time.perf_counter() - started})
+    best = max(trials, key=lambda t: np.nan_to_num(t["score"], nan=-1.0))
+    return best["params"], trials
+
+
+# --- surveillance ------------------------------------------------------------------------------
+
+SURVEILLANCE_GRID = {
+    "learning_rate": [0.03, 0.05, 0.1, 0.2],
+    "max_leaf_nodes": [7, 15, 31],
+    "min_samples_leaf": [5, 10, 20],
+    "l2_regularization": [0.0, 0.1, 1.0],
+    "max_iter": [100, 200],
+}
+SURVEILLANCE_DEFAULT = {
+    "learning_rate": 0.1,
+    "max_leaf_nodes": 15,
+    "min_samples_leaf": 10,
+    "l2_regularization": 0.1,
+    "max_iter": 100,
+}
+
+
+def fit_surveillance(
+    frame: pd.DataFrame, labels: pd.Series, params: dict, seed: int = 0
+) -> SurveillanceModel:
+    """Gradient boosting on the patterns with at least MIN_POSITIVES labelled rows (others stay
+    with their rules), an isolation forest on every row, and the training window's reference."""
+    features = list(SURVEILLANCE_FEATURES)
+    x = frame[features].to_numpy(dtype=float)
+    counts = labels.value_counts()
+    learnable = [p for p in PATTERNS if counts.get(p, 0) >= MIN_POSITIVES]
+    classifier, importance = None, {name: 0.0 for name in features}
+    if learnable:
+        y = labels.where(labels.isin(learnable), NO_PATTERN).to_numpy()
+        classifier = HistGradientBoostingClassifier(
+            **params, class_weight="balanced", random_state=seed, early_stopping=False
+        ).fit(x, y)
+        importance = _importance(classifier, x, y, features, seed)
+    reference = FeatureReference.of(frame, features)
+    filled = frame[features].fillna(pd.Series(reference.medians)).to_numpy(dtype=float)
+    anomaly = IsolationForest(n_estimators=100, random_state=seed).fit(filled)
+    training_scores = np.sort(-anomaly.score_samples(filled))
+    return SurveillanceModel(features, classifier, anomaly, training_scores, reference, importance, params)
+
+
+def _importance(estimator, x: np.ndarray, y: np.ndarray, features: list[str], seed: int) -> dict[str, float]:
+    """Permutation importance (drop in balanced accuracy when a feature is shuffled), on up to
+    3,000 rows: positives first, since they are what the model is for."""
+    positive = np.flatnonzero(y != NO_PATTERN) if y.dtype == object else np.flatnonzero(y == 1)
+    rest = np.setdiff1d(np.arange(len(y)), positive)
+    rng = np.random.default_rng(seed)
+    take = np.concatenate(
+        [positive, rng.choice(rest, size=min(len(rest), 3000 - len(positive)), replace=False)]
+    )
+    result = permutation_importance(
+        estimator, x[take], y[take], n_repeats=3, random_state=seed, scoring="balanced_accuracy"
+    )
+    return {
+        name: float(max(value, 0.0)) for name, value in zip(features, result.importances_mean, strict=True)
+    }
+
+
+def surveillance_validation_score(model: SurveillanceModel, frame: pd.DataFrame, labels: pd.Series) -> float:
+    """Mean average precision over the patterns labelled in `frame` (the search's objective)."""
+    scores = model.score(frame)
+    values = [
+        average_precision_score(labels == p, scores[f"score_{p}"]) for p in PATTERNS if (labels == p).any()
+    ]
+    return float(np.mean(values)) if values else float("nan")
+
+
+def train_surveillance(
+    frame: pd.DataFrame, labels: pd.Series, budget_s: float = 60.0, seed: int = 0
+) -> tuple[SurveillanceModel, list[dict]]:
+    """Search hyperparameters on a time split of `frame` (the training days), then refit on all of it."""
+    split = TimeSplit.of(frame.activity_date, VALIDATION_FRACTION)
+    fit_part, check_part = split.train(frame.activity_date), split.held_out(frame.activity_date)
+
+    def fit_and_score(params: dict) -> float:
+        model = fit_surveillance(frame[fit_part], labels[fit_part], params, seed)
+        return surveillance_validation_score(model, frame[check_part], labels[check_part])
+
+    if labels[fit_part].isin(PATTERNS).sum() >= MIN_POSITIVES and labels[check_part].isin(PATTERNS).any():
+        params, trials = search(fit_and_score, SURVEILLANCE_GRID, SURVEILLANCE_DEFAULT, budget_s, seed)
+    else:
+        params, trials = dict(SURVEILLANCE_DEFAULT), []
+    return fit_surveillance(frame, labels, params, seed), trials
+
+
+# --- member risk -------------------------------------------------------------------------------
+
+MEMBER_RISK_GRID = {"C": [0.01, 0.03, 0.1, 0.3, 1.0, 3.0], "class_weight": [None, "balanced"]}
+MEMBER_RISK_DEFAULT = {"C": 0.3, "class_weight": None}
+
+
+def fit_member_risk(frame: pd.DataFrame, labels: pd.Series, params: dict, seed: int = 0) -> MemberRiskModel:
+    """Logistic regression on standardised features, calibrated (sigmoid) on the last quarter of
+    the training days, which the regression did not see. Rows with an unknown outcome are dropped."""
+    features = list(MEMBER_RISK_FEATURES)
+    known = labels.notna()
+    frame, labels = frame[known], labels[known].astype(int)
+    reference = (
+        FeatureReference.of(frame, features)
+        if len(frame)
+        else FeatureReference.of(pd.DataFrame({n: [0.0] for n in features}), features)
+    )
+    prior = float((labels.sum() + 1) / (len(labels) + 2))  # Laplace: never exactly 0 or 1
+    direction = {name: 0.0 for name in features}
+    importance = {name: 0.0 for name in features}
+    if (
+        labels.sum() < MIN_POSITIVES
+        or labels.sum() > len(labels) - MIN_POSITIVES
+        or frame.as_of_date.nunique() < 2
+    ):
+        return MemberRiskModel(features, None, prior, reference, direction, importance, params)
+    split = TimeSplit.of(frame.as_of_date, VALIDATION_FRACTION)
+    fit_part, calibration_part = split.train(frame.as_of_date), split.held_out(frame.as_of_date)
+    base = make_pipeline(
+        SimpleImputer(strategy="median"),
+        StandardScaler(),
+        LogisticRegression(C=params["C"], class_weight=params["class_weight"], max_iter=1000),
+    )
+    x = frame[features].to_numpy(dtype=float)
+    y = labels.to_numpy()
+    base.fit(x[fit_part], y[fit_part])
+    classifier = base
+    if len(np.unique(y[calibration_part])) == 2:
+        classifier = CalibratedClassifierCV(FrozenEstimator(base), method="sigmoid").fit(
+            x[calibration_part], y[calibration_part]
+        )
+    coefficients = base[-1].coef_[0]
+    direction = {name: float(np.sign(c)) for name, c in zip(features, coefficients, strict=True)}
+    importance = {name: float(abs(c)) for name, c in zip(features, coefficients, strict=True)}
+    return MemberRiskModel(features, classifier, prior, reference, direction, importance, params)
+
+
+def train_member_risk(
+    frame: pd.DataFrame, labels: pd.Series, budget_s: float = 30.0, seed: int = 0
+) -> tuple[MemberRiskModel, list[dict]]:
+    """Search C and class weighting by Brier score on the last quarter of the training days."""
+    known = labels.notna()
+    frame, labels = frame[known], labels[known]
+    if labels.sum() < MIN_POSITIVES or frame.as_of_date.nunique() < 3:
+        return fit_member_risk(frame, labels, MEMBER_RISK_DEFAULT, seed), []
+    split = TimeSplit.of(frame.as_of_date, VALIDATION_FRACTION)
+    fit_part, check_part = split.train(frame.as_of_date), split.held_out(frame.as_of_date)
+
+    def fit_and_score(params: dict) -> float:
+        model = fit_member_risk(frame[fit_part], labels[fit_part], params, seed)
+        return -brier_score_loss(labels[check_part], model.probability(frame[check_part]))
+
+    params, trials = search(
+        fit_and_score, MEMBER_RISK_GRID, MEMBER_RISK_DEFAULT, budget_s, seed, max_trials=12
+    )
+    return fit_member_risk(frame, labels, params, seed), trials
