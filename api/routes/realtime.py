@@ -1,5 +1,524 @@
-"""Realtime: the tail of the live feed, Server-Sent Events and a WebSocket."""
+"""Realtime: the tail of the live feed, Server-Sent Events and a WebSocket, all from hot.trades.
 
-from fastapi import APIRouter
+The live feed consumer (`gcx feed`) stores valid trades in hot.trades and NOTIFYs; one fan-out per
+API process (api/stream.py) passes them on. Every route sends the same `Trade` record as history,
+with a cursor: pass it back (`after=`, `Last-Event-ID`, or a WebSocket `after`) and nothing is
+missed and nothing repeats. The free tier sees everything 15 minutes late: the server holds each
+trade until it is old enough, and a cursor never passes a trade the caller may not see yet. The hot
+table keeps the last 7 days; an older cursor gets 410 `cursor_expired` (use /v1/trades).
+"""
 
-router = APIRouter(prefix="/v1", tags=["realtime"])
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import psycopg
+from fastapi import APIRouter, FastAPI, Header, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import ConnDep, PrincipalDep
+from api.entitlements import TIERS
+from api.errors import AUTHENTICATED_RESPONSES, ApiError, ErrorBody, ErrorDetail
+from api.keys import KeyRejected, Principal, authenticate
+from api.metering import Access, add_rows, note_access
+from api.models import Page, Trade
+from api.params import decode_cursor, encode_cursor
+from api.routes.history import NowDep, _known_symbols, _page_size
+from api.stream import HotPage, Subscription, TradeEvent, TradeStream, read_page, sse_event, sse_message
+from gcx import database
+from gcx.live_feed.hot import ensure_hot_schema
+
+HEARTBEAT_S = 15.0
+"""A comment line (`: heartbeat`) on an SSE stream with nothing else to send for this long."""
+DEFAULT_TAIL = 100
+REPLAY_PAGE = 1_000
+WS_AUTH_TIMEOUT_S = 10.0
+DATASET = "hot.trades"
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The fan-out: one LISTEN connection for this process, started and stopped with the app."""
+    settings = app.state.settings
+    with psycopg.connect(database.database_url("warehouse", settings=settings), autocommit=True) as conn:
+        ensure_hot_schema(conn)
+    stream = TradeStream(
+        database.database_url("warehouse", settings=settings),
+        sorted({tier.delay for tier in TIERS.values()}),
+    )
+    app.state.trade_stream = stream
+    app.state.stream_heartbeat_s = HEARTBEAT_S
+    await stream.start()
+    try:
+        yield
+    finally:
+        await stream.close()
+
+
+router = APIRouter(prefix="/v1", tags=["realtime"], lifespan=lifespan)
+
+CURSOR_EXPIRED_RESPONSE = {
+    410: {
+        "model": ErrorBody,
+        "description": "The cursor is older than the hot table (7 days): read that span with /v1/trades.",
+    }
+}
+REALTIME_RESPONSES = {**AUTHENTICATED_RESPONSES, 404: {"model": ErrorBody, "description": "Unknown symbol."}}
+
+SymbolQuery = Annotated[
+    str | None,
+    Query(
+        alias="symbol",
+        description="One or more symbols, comma-separated (`GEJWM1,GKUYM2`); omit for every symbol.",
+        examples=["GEJWM1,GKUYM2"],
+    ),
+]
+AfterQuery = Annotated[
+    str | None,
+    Query(
+        description="A cursor from an earlier response (`next_cursor`, an event's `id`): only what came after it.",
+        examples=["eyJzZXEiOjEyfQ"],
+    ),
+]
+
+
+def parse_after(after: str | None) -> int | None:
+    if after is None:
+        return None
+    seq = decode_cursor(after, {"seq"}, "after")["seq"]
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+        raise ApiError(422, "invalid_request", "after: not a cursor returned by this API")
+    return seq
+
+
+def cursor_of(seq: int) -> str:
+    return encode_cursor({"seq": seq})
+
+
+def _visible_until(principal: Principal, now: datetime | None = None) -> datetime | None:
+    return principal.tier.visible_until(now or datetime.now(UTC)) if principal.tier.delay else None
+
+
+def _check_not_expired(page: HotPage, after: int | None) -> None:
+    if after is not None and after < page.pruned_through:
+        raise ApiError(
+            410,
+            "cursor_expired",
+            "the cursor points before the hot table's 7 days; read that span with /v1/trades, then tail from now",
+            {"oldest_cursor": cursor_of(page.pruned_through)},
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Tail
+
+
+@router.get(
+    "/trades/tail", response_model=Page[Trade], responses={**REALTIME_RESPONSES, **CURSOR_EXPIRED_RESPONSE}
+)
+def trades_tail(
+    request: Request,
+    principal: PrincipalDep,
+    conn: ConnDep,
+    now: NowDep,
+    symbols: SymbolQuery = None,
+    after: AfterQuery = None,
+    limit: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            description=f"Trades per page (default {DEFAULT_TAIL}; at most the tier's largest page).",
+            examples=[100],
+        ),
+    ] = None,
+) -> Page[Trade]:
+    """The newest trades of the live feed. Without `after`: the last `limit` trades; with `after`:
+    the trades after that cursor, up to `limit`. Oldest first either way. `next_cursor` is always
+    set: pass it as `after` to get what comes next (a page shorter than `limit` means you are
+    caught up). The free tier sees trades executed before now - 15 min only."""
+    page_size = _page_size(principal, limit or DEFAULT_TAIL)
+    symbol_list = _known_symbols(conn, symbols)
+    position = parse_after(after)
+    page = read_page(
+        conn,
+        0 if position is None else position,
+        page_size,
+        symbol_list,
+        _visible_until(principal, now),
+        newest=position is None,
+    )
+    _check_not_expired(page, position)
+    if position is not None and len(page.events) == page_size:
+        next_seq = page.events[-1].seq
+    else:  # everything up to the head was returned (or it is the newest page)
+        next_seq = max(page.head, position or 0)
+    note_access(
+        request, DATASET, len(page.events), {"symbols": symbol_list, "after": after, "limit": page_size}
+    )
+    return Page[Trade](
+        data=[Trade.model_validate(event.trade) for event in page.events],
+        count=len(page.events),
+        next_cursor=cursor_of(next_seq),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# A subscriber: replay from the table, then live from the fan-out
+
+
+class Feed:
+    """One subscriber's trades in seq order: registers first, replays, then takes the live queue."""
+
+    def __init__(self, request_app: Any, principal: Principal, symbols: list[str] | None, after: int | None):
+        self.app = request_app
+        self.stream: TradeStream = request_app.state.trade_stream
+        self.principal = principal
+        self.symbols = symbols
+        self.subscription: Subscription = self.stream.subscribe(
+            set(symbols) if symbols else None, principal.tier.delay
+        )
+        self.after = after
+        self.last_seq = after or 0
+
+    def close(self) -> None:
+        self.stream.unsubscribe(self.subscription)
+
+    def _read(self, after: int, limit: int = REPLAY_PAGE) -> HotPage:
+        with self.app.state.pool.connection() as conn:
+            return read_page(conn, after, limit, self.symbols, _visible_until(self.principal))
+
+    async def start(self) -> None:
+        """Check the cursor, and without one start at the head (what the caller may see now)."""
+        # without a cursor only the head matters: one row, not a page
+        page = await run_in_threadpool(
+            self._read, self.after or 0, REPLAY_PAGE if self.after is not None else 1
+        )
+        _check_not_expired(page, self.after)
+        if self.after is None:
+            self.last_seq = page.head
+            self._replayed = []
+        else:
+            self._replayed = page.events
+            self._replay_done = len(page.events) < REPLAY_PAGE
+            if self._replay_done:
+                self.last_seq = max(self.last_seq, page.head)
+
+    async def events(self, timeout: float) -> AsyncIterator[TradeEvent | None]:
+        """Trades after the cursor, forever; None after `timeout` seconds without one (a heartbeat)."""
+        while self._replayed:
+            for event in self._replayed:
+                self.last_seq = event.seq
+                yield event
+            if self._replay_done:
+                break
+            page = await run_in_threadpool(self._read, self.last_seq)
+            self._replayed, self._replay_done = page.events, len(page.events) < REPLAY_PAGE
+        self._replayed = []
+        queue = self.subscription.queue
+        while True:
+            if self.subscription.overflowed:
+                return
+            try:
+                event = await asyncio.wait_for(queue.get(), timeout)
+            except TimeoutError:
+                yield None
+                continue
+            if event.seq > self.last_seq:
+                self.last_seq = event.seq
+                yield event
+
+    def resume_notice(self) -> dict[str, Any]:
+        return {
+            "reason": "slow_consumer",
+            "message": "this stream fell too far behind and was closed; reconnect with this cursor "
+            "(Last-Event-ID or after=) and nothing is missed",
+            "cursor": cursor_of(self.last_seq),
+        }
+
+
+# ---------------------------------------------------------------------------------------------
+# Server-Sent Events
+
+SSE_DESCRIPTION = f"""`text/event-stream`. Each trade is one event: `id:` its cursor, `event: trade`,
+`data:` the `Trade` as JSON. A comment line `: heartbeat` comes after {HEARTBEAT_S:.0f} s without a
+trade. A subscriber that reads too slowly gets a final `event: resume` whose data carries the cursor
+to reconnect with; nothing is lost. Reconnect with `Last-Event-ID: <last id>` (browsers' EventSource
+does it by itself) or `after=`."""
+
+
+@router.get(
+    "/stream/trades",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "description": SSE_DESCRIPTION,
+        },
+        **REALTIME_RESPONSES,
+        **CURSOR_EXPIRED_RESPONSE,
+    },
+)
+async def stream_trades(
+    request: Request,
+    principal: PrincipalDep,
+    symbols: SymbolQuery = None,
+    after: AfterQuery = None,
+    last_event_id: Annotated[
+        str | None,
+        Header(
+            alias="Last-Event-ID",
+            description="The `id` of the last event received: resume right after it (wins over `after`).",
+        ),
+    ] = None,
+) -> StreamingResponse:
+    """Trades as they are stored, as Server-Sent Events; resumable with no gap and no duplicate.
+    Without a cursor the stream starts now. The free tier receives each trade 15 minutes after it
+    executed."""
+    symbol_list = await run_in_threadpool(_symbols_checked, request.app, symbols)
+    position = parse_after(last_event_id if last_event_id else after)
+    feed = Feed(request.app, principal, symbol_list, position)
+    try:
+        await feed.start()
+    except BaseException:
+        feed.close()
+        raise
+    note_access(
+        request,
+        DATASET,
+        0,
+        {"symbols": symbol_list, "after": last_event_id or after, "transport": "sse"},
+        action="stream",
+    )
+    heartbeat_s = request.app.state.stream_heartbeat_s
+
+    async def body() -> AsyncIterator[str]:
+        try:
+            yield f"retry: 1000\n: stream of {', '.join(symbol_list or ['every symbol'])}\n\n"
+            async for event in feed.events(heartbeat_s):
+                if event is None:
+                    yield f": heartbeat {datetime.now(UTC).isoformat()}\n\n"
+                    continue
+                add_rows(request, 1)
+                yield sse_event(event, cursor_of(event.seq))
+            yield sse_message("resume", feed.resume_notice())
+        finally:
+            feed.close()
+
+    return StreamingResponse(body(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+
+
+def _symbols_checked(app: Any, symbols: str | None) -> list[str] | None:
+    """The symbols asked for (404 for one never listed), from async routes (runs in the threadpool)."""
+    with app.state.pool.connection() as conn:
+        return _known_symbols(conn, symbols)
+
+
+# ---------------------------------------------------------------------------------------------
+# WebSocket
+
+
+def _error(status: int, reason: str, message: str, detail: Any = None) -> dict[str, Any]:
+    return ErrorBody(
+        error=ErrorDetail(status=status, reason=reason, message=message, detail=detail)
+    ).model_dump()
+
+
+class WsSession:
+    """One WebSocket: its caller, one `Feed` per subscribe, and the rows it sent (for the audit)."""
+
+    def __init__(self, websocket: WebSocket, principal: Principal):
+        self.websocket = websocket
+        self.principal = principal
+        self.pumps: dict[asyncio.Task, Feed] = {}
+        self.send_lock = asyncio.Lock()
+        self.rows = 0
+        self.subscriptions: list[dict[str, Any]] = []
+
+    async def send(self, message: dict[str, Any]) -> None:
+        async with self.send_lock:
+            await self.websocket.send_text(json.dumps(message))
+
+    async def subscribe(self, symbols: list[str] | None, after: int | None) -> None:
+        self.unsubscribe(symbols)  # a symbol is in one subscription at a time: the newest cursor wins
+        feed = Feed(self.websocket.app, self.principal, symbols, after)
+        try:
+            await feed.start()
+        except BaseException:
+            feed.close()
+            raise
+        await self.send({"subscribed": {"symbols": symbols, "cursor": cursor_of(feed.last_seq)}})
+        self.subscriptions.append({"symbols": symbols, "after": after})
+        task = asyncio.create_task(self._pump(feed))
+        self.pumps[task] = feed
+
+    def unsubscribe(self, symbols: list[str] | None) -> list[str] | None:
+        for task, feed in list(self.pumps.items()):
+            if symbols is None or feed.symbols is None:
+                if symbols is None:
+                    self._stop(task)
+                continue
+            feed.subscription.symbols.difference_update(symbols)
+            feed.symbols = [s for s in feed.symbols if s not in symbols]
+            if not feed.symbols:
+                self._stop(task)
+        return symbols
+
+    def _stop(self, task: asyncio.Task) -> None:
+        task.cancel()
+        self.pumps.pop(task).close()
+
+    async def _pump(self, feed: Feed) -> None:
+        async for event in feed.events(timeout=3600):
+            if event is None:
+                continue
+            await self.send({"type": "trade", "cursor": cursor_of(event.seq), "trade": event.trade})
+            self.rows += 1
+        notice = feed.resume_notice()
+        await self.send(
+            _error(
+                409, "slow_consumer", notice["message"], {"cursor": notice["cursor"], "symbols": feed.symbols}
+            )
+        )
+        await self.websocket.close(code=1013)
+
+    def close(self) -> None:
+        for task in list(self.pumps):
+            self._stop(task)
+
+
+async def _authenticate_ws(websocket: WebSocket) -> Principal | None:
+    """The caller from `Authorization: Bearer` or a first message {"action": "auth", "key": ...};
+    sends the error and returns None when there is none or it is refused."""
+    header = websocket.headers.get("authorization", "")
+    key = header[7:].strip() if header.lower().startswith("bearer ") else None
+    if key is None:
+        try:
+            first = json.loads(await asyncio.wait_for(websocket.receive_text(), WS_AUTH_TIMEOUT_S))
+        except (TimeoutError, ValueError):
+            first = None
+        if isinstance(first, dict) and first.get("action") == "auth" and isinstance(first.get("key"), str):
+            key = first["key"]
+        else:
+            await websocket.send_json(
+                _error(
+                    401,
+                    "missing_key",
+                    'authenticate first: `Authorization: Bearer <key>` or {"action": "auth", "key": "<key>"}',
+                )
+            )
+            return None
+
+    def check() -> Principal:
+        with websocket.app.state.pool.connection() as conn:
+            return authenticate(conn, key)
+
+    try:
+        principal = await run_in_threadpool(check)
+    except KeyRejected as rejected:
+        await websocket.send_json(_error(401, rejected.reason, rejected.message))
+        return None
+    quota = websocket.app.state.rate_limiter.take(principal.key_id, principal.tier.requests_per_minute)
+    if quota.exceeded:
+        await websocket.send_json(
+            _error(
+                429,
+                "rate_limited",
+                f"rate limit exceeded; retry in {quota.reset_s} s",
+                {"retry_after_s": quota.reset_s},
+            )
+        )
+        return None
+    return principal
+
+
+@router.websocket("/ws")
+async def trades_websocket(websocket: WebSocket) -> None:
+    """Trades over a WebSocket. Authenticate with `Authorization: Bearer <key>` or, from a browser,
+    with a first message `{"action": "auth", "key": "<key>"}` (never in the URL). Then
+    `{"action": "subscribe", "symbols": ["GEJWM1"], "after": "<cursor>"}` (symbols omitted: all;
+    after omitted: from now) and `{"action": "unsubscribe", "symbols": [...]}`. Trades arrive as
+    `{"type": "trade", "cursor": "...", "trade": {Trade}}`; errors as `{"error": {...}}`, the API's
+    one error shape. The free tier receives each trade 15 minutes after it executed."""
+    await websocket.accept()
+    principal = await _authenticate_ws(websocket)
+    if principal is None:
+        await websocket.close(code=1008)
+        return
+    meter = websocket.app.state.meter
+    started = time.monotonic()
+    meter.record_audit(
+        None, principal.key_id, principal.role, Access(DATASET, "stream_open", 0, {"transport": "websocket"})
+    )
+    session = WsSession(websocket, principal)
+    await session.send({"authenticated": {"key_id": principal.key_id, "tier": principal.tier.name}})
+    try:
+        while True:
+            try:
+                message = json.loads(await websocket.receive_text())
+            except ValueError:
+                await session.send(_error(422, "invalid_request", "messages must be JSON objects"))
+                continue
+            await _handle(session, message)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        session.close()
+        meter.record_audit(
+            None,
+            principal.key_id,
+            principal.role,
+            Access(
+                DATASET,
+                "stream_close",
+                session.rows,
+                {
+                    "transport": "websocket",
+                    "subscriptions": session.subscriptions,
+                    "seconds": round(time.monotonic() - started, 1),
+                },
+            ),
+        )
+
+
+async def _handle(session: WsSession, message: Any) -> None:
+    action = message.get("action") if isinstance(message, dict) else None
+    if action not in ("subscribe", "unsubscribe", "auth"):
+        await session.send(
+            _error(422, "invalid_request", 'action: must be "subscribe" or "unsubscribe"', {"got": action})
+        )
+        return
+    if action == "auth":
+        await session.send(_error(422, "invalid_request", "already authenticated"))
+        return
+    symbols = message.get("symbols")
+    if symbols is not None and (
+        not isinstance(symbols, list) or not all(isinstance(s, str) for s in symbols) or not symbols
+    ):
+        await session.send(
+            _error(
+                422,
+                "invalid_request",
+                "symbols: must be a non-empty list of symbols (or omitted: every symbol)",
+            )
+        )
+        return
+    try:
+        if symbols is not None:
+            symbols = await run_in_threadpool(_symbols_checked, session.websocket.app, ",".join(symbols))
+        if action == "unsubscribe":
+            session.unsubscribe(symbols)
+            await session.send({"unsubscribed": {"symbols": symbols}})
+            return
+        after = message.get("after")
+        if after is not None and not isinstance(after, str):
+            raise ApiError(422, "invalid_request", "after: must be a cursor string")
+        await session.subscribe(symbols, parse_after(after))
+    except ApiError as error:
+        await session.send(_error(error.status, error.reason, error.message, error.detail))

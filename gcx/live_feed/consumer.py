@@ -242,7 +242,7 @@ def _hot_row(message: FeedMessage, body: dict[str, Any], instrument_id: int) -> 
 # The hot store: rows, quarantine and checkpoint in one transaction
 
 HOT_COLUMNS = ("seq", "trade_id", "instrument_id", "symbol", "executed_at", "price_ghs_per_t", "quantity_t",
-               "value_ghs", "aggressor_side", "buyer_member_id", "seller_member_id", "published_at")  # fmt: skip
+               "value_ghs", "aggressor_side", "buyer_member_id", "seller_member_id", "published_at", "executed_through")  # fmt: skip
 
 
 def store_batch(
@@ -252,6 +252,13 @@ def store_batch(
     last = messages[-1]
     with conn.transaction():
         if verdicts.trades:
+            executed_through = conn.execute(
+                "select max(executed_through) from (select executed_through from hot.trades order by seq desc limit 1) last"
+            ).fetchone()[0]
+            for row in verdicts.trades:
+                if executed_through is None or row["executed_at"] > executed_through:
+                    executed_through = row["executed_at"]
+                row["executed_through"] = executed_through
             with conn.cursor().copy(f"copy hot.trades ({', '.join(HOT_COLUMNS)}) from stdin") as copy:
                 for row in verdicts.trades:
                     copy.write_row([row[name] for name in HOT_COLUMNS])
@@ -303,8 +310,17 @@ class ConsumerSummary:
 class FeedConsumer:
     """Reads the feed after its checkpoint and stores each batch (see the module docstring)."""
 
-    def __init__(self, settings: Settings, batch_size: int = BATCH_SIZE, consumer: str = CONSUMER_NAME):
+    def __init__(
+        self,
+        settings: Settings,
+        batch_size: int = BATCH_SIZE,
+        consumer: str = CONSUMER_NAME,
+        exchange_settings: Settings | None = None,
+    ):
+        """`settings` locate the warehouse; `exchange_settings` the exchange (feed and reference
+        data) when it is another server (default: the same platform)."""
         self.settings = settings
+        self.exchange_settings = exchange_settings or settings
         self.batch_size = batch_size
         self.consumer = consumer
         self.summary = ConsumerSummary()
@@ -312,9 +328,9 @@ class FeedConsumer:
 
     def _connect(self) -> None:
         """The feed, the exchange (reference data) and the warehouse, holding the single-writer lock."""
-        self.feed: FeedSource = PostgresFeed(self.settings)
+        self.feed: FeedSource = PostgresFeed(self.exchange_settings)
         self.exchange = psycopg.connect(
-            database.database_url("exchange", settings=self.settings), autocommit=True
+            database.database_url("exchange", settings=self.exchange_settings), autocommit=True
         )
         self.warehouse = psycopg.connect(
             database.database_url("warehouse", settings=self.settings), autocommit=True

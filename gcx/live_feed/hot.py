@@ -34,10 +34,12 @@ create table if not exists hot.trades (
     buyer_member_id  text,
     seller_member_id text,
     published_at     timestamptz not null,   -- when the exchange published the message
+    executed_through timestamptz not null,   -- the latest executed_at up to this seq: a delayed tier
+                                             -- sees a prefix by seq, up to where this is old enough
     stored_at        timestamptz not null default now()
 );
 create index if not exists trades_symbol_seq_idx on hot.trades (symbol, seq);
-create index if not exists trades_executed_at_idx on hot.trades (executed_at);
+create index if not exists trades_executed_through_idx on hot.trades (executed_through, seq);
 create index if not exists trades_stored_at_idx on hot.trades (stored_at);
 -- One row per consumer: where it is (the last feed seq it has fully handled) and what it has done.
 create table if not exists hot.consumer_offsets (

@@ -1,0 +1,288 @@
+"""Realtime trades for the API: reading hot.trades by cursor, and the in-process fan-out.
+
+    feed consumer --commit + NOTIFY gcx_hot_trades--> TradeStream (ONE async connection per API process:
+    LISTEN, then one query per wake-up for everybody) --> a Timeline per delay --> each subscriber's
+    bounded queue --> its SSE response or WebSocket
+
+A cursor is a position in hot.trades (its `seq`, opaque to clients). Every reader sees a prefix of
+the table by seq: the consumer commits in seq order, so a reader that has seen seq N has seen every
+trade before it. A delayed tier (free: 15 minutes) sees the prefix up to the first trade whose
+`executed_through` (the latest executed_at so far) is not yet old enough, so its cursors never pass
+a trade it may not see yet, and it never sees a trade executed after now - delay.
+
+A subscriber first registers (its queue collects everything published from then on), then replays
+from the table everything after its cursor, then takes its queue, skipping what the replay already
+sent: no gap, no duplicate. A subscriber whose queue fills up (it reads slower than trades arrive) is
+dropped from the fan-out at once, so it cannot stall the others; its stream ends with an event
+telling it to resume from its cursor, and the replay gives it everything it missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from api.models import Trade
+from gcx.live_feed.hot import CONSUMER_NAME, HOT_CHANNEL
+
+log = logging.getLogger(__name__)
+
+QUEUE_SIZE = 1_000
+"""Events a subscriber may have waiting; past that it is disconnected and told to resume."""
+FETCH_ROWS = 1_000
+POLL_S = 1.0
+"""How often the fan-out looks at hot.trades without a NOTIFY (a missed NOTIFY delays, never stalls)."""
+DELAYED_TICK_S = 0.5
+"""How often a delayed timeline releases what has become old enough."""
+RECONNECT_S = 2.0
+MAX_SEQ = 2**63 - 1
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+_COLUMNS = sql.SQL(
+    "t.seq, t.trade_id, t.symbol, t.executed_at, t.price_ghs_per_t::float8, t.quantity_t::float8,"
+    " t.value_ghs::float8, t.aggressor_side, t.buyer_member_id, t.seller_member_id"
+)
+
+
+def page_query(*, delayed: bool, symbols: bool, newest: bool) -> sql.Composed:
+    """Hot trades visible to a reader: after `%(after)s` (oldest first), or the newest (`newest`),
+    at most `%(limit)s`, of `%(symbols)s` if `symbols`; for a `delayed` reader only the prefix whose
+    trades all executed before `%(visible_until)s`. Every row carries the visible head (the highest
+    visible seq) and the highest seq retention removed; with no trade, one row of nulls carries them.
+    One statement, so one snapshot."""
+    barrier = (
+        sql.SQL(
+            "(select coalesce((select seq from hot.trades where executed_through >= %(visible_until)s"
+            " order by executed_through, seq limit 1), {max_seq}))"
+        )
+        if delayed
+        else sql.SQL("{max_seq}")
+    ).format(max_seq=sql.Literal(MAX_SEQ))
+    return sql.SQL(
+        """
+        with bound as (select {barrier} as seq),
+        page as (
+            select {columns} from hot.trades t, bound
+             where t.seq > %(after)s and t.seq < bound.seq {symbol_filter}
+             order by t.seq {direction} limit %(limit)s
+        )
+        select (select coalesce(max(t.seq), 0) from hot.trades t, bound where t.seq < bound.seq),
+               coalesce((select pruned_through from hot.consumer_offsets where consumer = {consumer}), 0),
+               page.*
+          from (select 1) one left join page on true
+         order by page.seq
+        """
+    ).format(
+        barrier=barrier,
+        columns=_COLUMNS,
+        symbol_filter=sql.SQL("and t.symbol = any(%(symbols)s)") if symbols else sql.SQL(""),
+        direction=sql.SQL("desc" if newest else "asc"),
+        consumer=sql.Literal(CONSUMER_NAME),
+    )
+
+
+@dataclass(frozen=True)
+class TradeEvent:
+    seq: int
+    symbol: str
+    trade: dict[str, Any]
+    data: str
+    """The Trade as JSON, encoded once for every subscriber."""
+
+
+@dataclass(frozen=True)
+class HotPage:
+    events: list[TradeEvent]
+    head: int
+    """The highest seq the reader may see now."""
+    pruned_through: int
+    """Cursors below this point into trades retention has removed."""
+
+
+def _event(row: Sequence[Any]) -> TradeEvent:
+    seq, trade_id, symbol, executed_at, price, quantity, value, aggressor, buyer, seller = row
+    executed_at = executed_at.astimezone(UTC)
+    ts_ns = (executed_at - EPOCH) // timedelta(microseconds=1) * 1_000
+    trade = Trade(
+        trade_id=trade_id,
+        symbol=symbol,
+        executed_at=executed_at,
+        ts_ns=ts_ns,
+        price_ghs_per_t=price,
+        quantity_t=quantity,
+        value_ghs=value,
+        aggressor_side=aggressor,
+        buyer_member_id=buyer,
+        seller_member_id=seller,
+    )
+    return TradeEvent(seq, symbol, trade.model_dump(mode="json"), trade.model_dump_json())
+
+
+def _parameters(
+    after: int, limit: int, symbols: Sequence[str] | None, visible_until: datetime | None
+) -> dict:
+    return {"after": after, "limit": limit, "symbols": list(symbols or []), "visible_until": visible_until}
+
+
+def _page(rows: list[tuple]) -> HotPage:
+    head, pruned_through = rows[0][0], rows[0][1]
+    return HotPage([_event(row[2:]) for row in rows if row[2] is not None], head, pruned_through)
+
+
+def read_page(
+    conn: psycopg.Connection,
+    after: int,
+    limit: int,
+    symbols: Sequence[str] | None = None,
+    visible_until: datetime | None = None,
+    newest: bool = False,
+) -> HotPage:
+    """One page of hot trades (see `page_query`), in seq order."""
+    query = page_query(delayed=visible_until is not None, symbols=bool(symbols), newest=newest)
+    return _page(conn.execute(query, _parameters(after, limit, symbols, visible_until)).fetchall())
+
+
+async def read_page_async(
+    conn: psycopg.AsyncConnection, after: int, limit: int, visible_until: datetime | None = None
+) -> HotPage:
+    query = page_query(delayed=visible_until is not None, symbols=False, newest=False)
+    cursor = await conn.execute(query, _parameters(after, limit, None, visible_until))
+    return _page(await cursor.fetchall())
+
+
+# ---------------------------------------------------------------------------------------------
+# The fan-out
+
+
+class Subscription:
+    """One subscriber: its symbols (None: all), its bounded queue, and whether it fell behind."""
+
+    def __init__(self, symbols: set[str] | None, delay: timedelta, queue_size: int = QUEUE_SIZE):
+        self.symbols = symbols
+        self.delay = delay
+        self.queue: asyncio.Queue[TradeEvent] = asyncio.Queue(queue_size)
+        self.overflowed = False
+
+    def offer(self, event: TradeEvent) -> bool:
+        """Queue the event if it is for this subscriber; False when the queue is full."""
+        if self.symbols is not None and event.symbol not in self.symbols:
+            return True
+        try:
+            self.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            self.overflowed = True
+            return False
+        return True
+
+
+class Timeline:
+    """The trades of one delay, released in seq order to its subscribers."""
+
+    def __init__(self, delay: timedelta):
+        self.delay = delay
+        self.released = 0
+        self.subscribers: set[Subscription] = set()
+
+    def visible_until(self) -> datetime | None:
+        return datetime.now(UTC) - self.delay if self.delay else None
+
+    def publish(self, events: list[TradeEvent]) -> None:
+        for event in events:
+            for subscriber in list(self.subscribers):
+                if not subscriber.offer(event):
+                    self.subscribers.discard(subscriber)
+        if events:
+            self.released = events[-1].seq
+
+
+class TradeStream:
+    """One LISTEN connection per API process, fanning hot trades out to every subscriber (asyncio)."""
+
+    def __init__(self, conninfo: str, delays: Sequence[timedelta], queue_size: int = QUEUE_SIZE):
+        self.conninfo = conninfo
+        self.queue_size = queue_size
+        self.timelines = {delay: Timeline(delay) for delay in delays}
+        self._conn: psycopg.AsyncConnection | None = None
+        self._task: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="trade-stream")
+
+    async def close(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._conn:
+            await self._conn.close()
+
+    def subscribe(self, symbols: set[str] | None, delay: timedelta) -> Subscription:
+        subscription = Subscription(symbols, delay, self.queue_size)
+        self.timelines[delay].subscribers.add(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        self.timelines[subscription.delay].subscribers.discard(subscription)
+
+    @property
+    def subscriber_count(self) -> int:
+        return sum(len(timeline.subscribers) for timeline in self.timelines.values())
+
+    async def _connect(self) -> psycopg.AsyncConnection:
+        conn = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
+        await conn.execute(f"listen {HOT_CHANNEL}")
+        for timeline in self.timelines.values():  # start at the head: subscribers replay what they need
+            page = await read_page_async(conn, MAX_SEQ - 1, 1, timeline.visible_until())
+            timeline.released = max(timeline.released, page.head) if timeline.released else page.head
+        return conn
+
+    async def _run(self) -> None:
+        delayed = any(delay > timedelta(0) for delay in self.timelines)
+        while True:
+            try:
+                if self._conn is None or self._conn.closed:
+                    self._conn = await self._connect()
+                wait = DELAYED_TICK_S if delayed else POLL_S
+                async for _ in self._conn.notifies(timeout=wait, stop_after=1):
+                    break
+                async for _ in self._conn.notifies(timeout=0):  # the next fetch covers these too
+                    pass
+                for timeline in self.timelines.values():
+                    await self._release(self._conn, timeline)
+            except asyncio.CancelledError:
+                raise
+            except psycopg.Error as error:
+                log.warning("trade stream: database unavailable (%s); reconnecting", error)
+                if self._conn is not None:
+                    await self._conn.close()
+                self._conn = None
+                await asyncio.sleep(RECONNECT_S)
+
+    async def _release(self, conn: psycopg.AsyncConnection, timeline: Timeline) -> None:
+        """Publish what is new (and old enough) on a timeline; without subscribers only move its mark."""
+        while True:
+            limit = FETCH_ROWS if timeline.subscribers else 1
+            page = await read_page_async(conn, timeline.released, limit, timeline.visible_until())
+            if not timeline.subscribers:
+                timeline.released = max(timeline.released, page.head)
+                return
+            timeline.publish(page.events)
+            if len(page.events) < FETCH_ROWS:
+                return
+
+
+def sse_event(event: TradeEvent, cursor: str) -> str:
+    return f"id: {cursor}\nevent: trade\ndata: {event.data}\n\n"
+
+
+def sse_message(name: str, payload: dict[str, Any]) -> str:
+    return f"event: {name}\ndata: {json.dumps(payload)}\n\n"
