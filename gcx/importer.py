@@ -2,7 +2,7 @@
 
 The file schema (documented in the README, "Bring your own data"):
 
-    trade_id      text, unique within the venue              required
+    trade_id      text, unique within the venue, <= 255 chars required
     symbol        text                                        required
     executed_at   ISO-8601 with a UTC offset, or integer      required
                   nanoseconds since the epoch (UTC)
@@ -19,16 +19,18 @@ Symbols not yet known become instruments of the importing venue.
 
 from __future__ import annotations
 
+import csv
 import io
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from math import gcd
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from gcx import database, exchange_source
@@ -39,6 +41,8 @@ OPTIONAL_COLUMNS = ("buyer_member_id", "seller_member_id", "aggressor_side")
 AGGRESSOR_SIDES = {"buy", "sell"}
 EARLIEST_TRADE = pd.Timestamp("1990-01-01", tz="UTC")
 MAX_PRICE = 1e9
+MAX_TRADE_ID_CHARS = 255
+"""Ids are keys of a btree index, whose entries PostgreSQL caps at about 2.7 kB."""
 MAX_ERRORS_SHOWN = 20
 
 
@@ -78,7 +82,10 @@ def _read(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise ImportRefused(path, [f"no such file: {path}"])
     if path.suffix.lower() == ".parquet":
-        table = pq.read_table(path)
+        try:
+            table = pq.read_table(path)
+        except (pa.ArrowException, OSError) as exc:
+            raise ImportRefused(path, [f"not a readable Parquet file: {exc}"]) from exc
         frame = table.to_pandas()
         for name in frame.columns:
             if name == "executed_at" and pd.api.types.is_datetime64_any_dtype(frame[name]):
@@ -94,14 +101,47 @@ def _read(path: Path) -> pd.DataFrame:
                     lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
                 )
         return frame
+    data = path.read_bytes()
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ImportRefused(path, [f"not UTF-8 text (byte {exc.start}): {exc.reason}"]) from exc
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        problems = _undecodable_lines(data)
+        raise ImportRefused(path, problems[:MAX_ERRORS_SHOWN], total=len(problems)) from None
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     except pd.errors.ParserError as exc:
         raise ImportRefused(path, [f"not a well-formed CSV file: {exc}"]) from exc
     except pd.errors.EmptyDataError as exc:
         raise ImportRefused(path, ["the file is empty"]) from exc
+    short = _short_rows(text)
+    if short:
+        raise ImportRefused(path, short[:MAX_ERRORS_SHOWN], total=len(short))
+    return frame
+
+
+def _undecodable_lines(data: bytes) -> list[str]:
+    """Each physical line (the header is line 1) that is not UTF-8, with its first bad byte."""
+    problems = []
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            problems.append(
+                f"line {number}: not UTF-8 text (byte 0x{line[exc.start]:02x} at position {exc.start + 1})"
+            )
+    return problems
+
+
+def _short_rows(text: str) -> list[str]:
+    """Rows with fewer fields than the header: pandas fills them with empty values, which would
+    silently turn a row cut short into one without its last columns. (Longer rows fail parsing.)"""
+    records = (fields for fields in csv.reader(io.StringIO(text)) if fields)  # pandas skips blank lines
+    header = next(records, [])
+    return [
+        f"row {number}: has {len(fields)} field(s), the header names {len(header)}"
+        for number, fields in enumerate(records, start=1)
+        if len(fields) < len(header)
+    ]
 
 
 def _validate(frame: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, int]:
@@ -123,11 +163,19 @@ def _validate(frame: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, int]:
 
     def flag(mask: pd.Series, column: str, why: str) -> None:
         for index in np.flatnonzero(mask.to_numpy()):
-            errors.append(
-                (int(index), f"row {index + 1}, column '{column}': {why} (got {frame[column].iat[index]!r})")
-            )
+            value = frame[column].iat[index]
+            shown = value if len(value) <= 80 else value[:77] + "..."
+            errors.append((int(index), f"row {index + 1}, column '{column}': {why} (got {shown!r})"))
 
     flag(frame.trade_id == "", "trade_id", "is empty")
+    flag(
+        frame.trade_id.str.len() > MAX_TRADE_ID_CHARS,
+        "trade_id",
+        f"is longer than {MAX_TRADE_ID_CHARS} characters",
+    )
+    for column in frame.columns:
+        # PostgreSQL text cannot hold NUL; the load would fail after the checks said yes
+        flag(frame[column].str.contains("\x00", regex=False), column, "contains a NUL character")
     duplicated = frame.trade_id.duplicated(keep="first") & (frame.trade_id != "")
     flag(duplicated, "trade_id", "appears more than once in the file")
     flag(
@@ -146,7 +194,7 @@ def _validate(frame: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, int]:
     )
 
     for column in ("price", "quantity"):
-        flag(frame[column].str.contains(r"\.\d{5,}$"), column, "has more than 4 decimal places")
+        flag(frame[column].map(_needs_more_than_4_decimals), column, "has more than 4 decimal places")
         numbers = pd.to_numeric(frame[column], errors="coerce")
         flag(numbers.isna() | ~np.isfinite(numbers.fillna(0)), column, "is not a finite number")
         flag(numbers.notna() & (numbers <= 0), column, "must be positive")
@@ -162,24 +210,53 @@ def _validate(frame: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, int]:
     return frame, truncated
 
 
+def _needs_more_than_4_decimals(text: str) -> bool:
+    """The number's value has digits beyond the 4th decimal ("1e-7", "3150.123456"; not "1.00000"):
+    the exchange keeps 4, so it would be rounded silently."""
+    try:
+        exponent = Decimal(text).normalize().as_tuple().exponent
+    except InvalidOperation:
+        return False  # not a number: reported as such
+    return isinstance(exponent, int) and exponent < -4
+
+
 def _parse_instants(text: pd.Series) -> tuple[pd.Series, int]:
-    """UTC instants from ISO-8601-with-offset or integer-ns text; NaT where neither (or no offset).
+    """UTC instants from ISO-8601-with-offset or integer-ns text; NaT where neither (or no offset),
+    or where the instant is outside what a nanosecond timestamp holds (years 1677-2262).
 
     PostgreSQL keeps microseconds, so the count of values with finer digits is returned to be reported.
     """
-    is_integer = text.str.fullmatch(r"-?\d{1,19}")
+    is_integer = text.str.fullmatch(r"-?[0-9]{1,19}")
     parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
     if is_integer.any():
-        ns = pd.to_numeric(text[is_integer], errors="coerce")
-        parsed[is_integer] = pd.to_datetime(ns, unit="ns", utc=True)
+        ns = text[is_integer].map(int)  # exact: 19 digits can exceed int64, and floats would round
+        in_range = ns.map(lambda n: -(2**63) < n < 2**63).astype(bool)  # -2**63 is NaT
+        parsed[ns.index[in_range]] = pd.to_datetime(ns[in_range].astype("int64"), unit="ns", utc=True)
     iso = text[~is_integer]
     has_offset = iso.str.contains(r"(?:[+-]\d{2}:?\d{2}|Z)$", regex=True)
     if has_offset.any():
-        parsed[iso.index[has_offset]] = pd.to_datetime(
-            iso[has_offset], utc=True, errors="coerce", format="ISO8601"
-        )
+        parsed[iso.index[has_offset]] = _iso_instants(iso[has_offset])
     truncated = int((parsed.dropna().astype("int64") % 1000 != 0).sum())
     return parsed, truncated
+
+
+def _iso_instants(text: pd.Series) -> pd.Series:
+    """ISO-8601 text with an offset as UTC nanosecond instants, NaT where it does not parse. pandas
+    fails on a whole column when one value is outside its range (year 0000), so such a column is
+    parsed value by value."""
+    try:
+        return pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601").astype("datetime64[ns, UTC]")
+    except (ValueError, OverflowError, AssertionError, NotImplementedError):
+        return pd.Series(
+            [_iso_instant(value) for value in text], index=text.index, dtype="datetime64[ns, UTC]"
+        )
+
+
+def _iso_instant(text: str) -> pd.Timestamp:
+    try:
+        return pd.Timestamp(text).tz_convert("UTC").as_unit("ns")
+    except (ValueError, OverflowError, AssertionError, NotImplementedError, TypeError):
+        return pd.NaT
 
 
 def _grid_step(values: pd.Series) -> float:
@@ -298,4 +375,4 @@ def _copy_text(value) -> str:
     """A value in COPY's text format: empty optional text becomes NULL."""
     if value is None or value == "":
         return r"\N"
-    return str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+    return str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
