@@ -193,3 +193,57 @@ def test_cli_reports_refusal_on_stderr_with_exit_code_1(empty_exchange, tmp_path
     assert run.returncode == 1
     assert "bad.csv refused, nothing was loaded (3 problem(s))" in run.stderr
     assert "row 1, column 'price': is not a finite number (got 'free')" in run.stderr
+
+
+IMPORT_HEADER = (
+    b"trade_id,symbol,executed_at,price,quantity,buyer_member_id,seller_member_id,aggressor_side\n"
+)
+GOOD_ROW = b"X1,GEJWM1,2025-03-03T10:15:00Z,3150.5,50,MBR0001,MBR0002,buy\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        # each of these once crashed the import (a psycopg or pandas error, not a refusal)
+        (GOOD_ROW.replace(b"GEJWM1", b"GEJ\x00WM1"), "row 1, column 'symbol': contains a NUL character"),
+        (GOOD_ROW.replace(b"X1", b"X" * 3000), "row 1, column 'trade_id': is longer than 255 characters"),
+        (
+            GOOD_ROW.replace(b"2025-03-03T10:15:00Z", b"9999999999999999999"),
+            "row 1, column 'executed_at': is not ISO-8601 with a UTC offset nor integer nanoseconds",
+        ),
+        (
+            GOOD_ROW.replace(b"2025-03-03T10:15:00Z", b"0000-03-03T10:15:00Z"),
+            "row 1, column 'executed_at': is not ISO-8601 with a UTC offset nor integer nanoseconds",
+        ),
+        # and these were loaded silently wrong: a row cut short lost its last columns, 1e-7 became 0
+        (b"X1,GEJWM1,2025-03-03T10:15:00Z,3150.5,5\n", "row 1: has 5 field(s), the header names 8"),
+        (GOOD_ROW.replace(b"3150.5", b"1e-7"), "row 1, column 'price': has more than 4 decimal places"),
+        # an encoding error names its line (it named a byte offset within pandas' buffer)
+        (
+            GOOD_ROW + GOOD_ROW.replace(b"MBR0001", b"MBR\xe9"),
+            "line 3: not UTF-8 text (byte 0xe9 at position",
+        ),
+    ],
+)
+def test_malformed_values_are_refused_not_crashed_or_loaded_wrong(empty_exchange, tmp_path, content, problem):
+    path = tmp_path / "trades.csv"
+    path.write_bytes(IMPORT_HEADER + content)
+    with pytest.raises(ImportRefused) as refused:
+        import_trades(path)
+    assert any(error.startswith(problem) for error in refused.value.errors), refused.value.errors
+    assert exchange_rows("select count(*) from trades") == [(0,)]
+
+
+def test_carriage_returns_in_values_load(empty_exchange, tmp_path):
+    """A quoted CR once broke the COPY into the staging table."""
+    path = tmp_path / "trades.csv"
+    path.write_bytes(IMPORT_HEADER + GOOD_ROW.replace(b"MBR0001", b'"MBR\r0001"'))
+    assert import_trades(path).trades_added == 1
+    assert exchange_rows("select buyer_member_id from trades") == [("MBR\r0001",)]
+
+
+def test_an_unreadable_parquet_file_is_refused(empty_exchange, tmp_path):
+    path = tmp_path / "trades.parquet"
+    path.write_bytes(b"PAR1 not really")
+    with pytest.raises(ImportRefused, match="not a readable Parquet file"):
+        import_trades(path)
