@@ -447,7 +447,10 @@ async def trades_websocket(websocket: WebSocket) -> None:
     `{"type": "trade", "cursor": "...", "trade": {Trade}}`; errors as `{"error": {...}}`, the API's
     one error shape. The free tier receives each trade 15 minutes after it executed."""
     await websocket.accept()
-    principal = await _authenticate_ws(websocket)
+    try:
+        principal = await _authenticate_ws(websocket)
+    except WebSocketDisconnect:
+        return
     if principal is None:
         await websocket.close(code=1008)
         return

@@ -1,0 +1,284 @@
+"""Realtime: `/v1/trades/tail` under concurrent load, and feed-to-client latency with many SSE subscribers.
+
+Everything real and in separate processes, as in production: live mode (`gcx simulate --live`), the
+feed consumer (`gcx feed`) and the API (`gcx serve`, one uvicorn process) on a throwaway embedded
+PostgreSQL in a temporary GCX_HOME; this process is only the clients.
+
+1. Tail: `concurrency` clients, each request with one of many pro keys (so rate limits do not
+   interfere), ask `GET /v1/trades/tail?limit=100` for `tail_seconds` while live trading goes on.
+   Latency = request sent -> last byte received; requests/s over the whole run.
+2. Stream: `subscribers` concurrent `GET /v1/stream/trades` connections (minimal asyncio SSE clients,
+   so the clients cost little CPU) while live mode trades at `trades_per_second` for
+   `stream_seconds`. Feed-to-client latency of every delivered event = the wall clock when the
+   client read it - the feed message's `published_at` (set by the exchange inside the transaction
+   that commits it, so this slightly overstates the latency from commit). Every subscriber must
+   receive every trade stored during the run: `missing deliveries` must be 0.
+
+Targets (issue 4): tail p99 < 50 ms, feed-to-client p99 < 100 ms.
+
+    python -m bench realtime --subscribers 1000
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from api import keys
+from gcx import database
+from gcx.settings import Settings
+from gcx.simulator import simulate
+
+TAIL_KEYS = 200
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _gcx(home: Path, *args: str) -> subprocess.Popen:
+    env = {**os.environ, "GCX_HOME": str(home)}
+    env.pop("GCX_DATABASE_URL", None)
+    return subprocess.Popen([sys.executable, "-m", "gcx", *args], env=env, start_new_session=True)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def _percentiles(values_ms: list[float]) -> tuple[float, float, float]:
+    array = np.asarray(values_ms)
+    return float(np.percentile(array, 50)), float(np.percentile(array, 99)), float(array.max())
+
+
+async def _tail_load(
+    url: str, api_keys: list[str], concurrency: int, seconds: float
+) -> tuple[list[float], int]:
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=10) as client:
+
+        async def worker(offset: int) -> None:
+            nonlocal errors
+            n = offset
+            while time.perf_counter() < deadline:
+                key = api_keys[n % len(api_keys)]
+                n += concurrency
+                started = time.perf_counter()
+                response = await client.get(
+                    "/v1/trades/tail", params={"limit": 100}, headers={"Authorization": f"Bearer {key}"}
+                )
+                if response.status_code != 200:
+                    errors += 1
+                    continue
+                latencies.append((time.perf_counter() - started) * 1000)
+
+        await asyncio.gather(*(worker(i) for i in range(concurrency)))
+    return latencies, errors
+
+
+async def _subscriber(
+    host: str,
+    port: int,
+    key: str,
+    received: list[tuple[bytes, float]],
+    ready: asyncio.Event,
+    counter: list[int],
+) -> None:
+    """A minimal SSE client: records (trade_id, wall clock) of every trade event it reads."""
+    reader, writer = await asyncio.open_connection(host, port)
+    writer.write(
+        f"GET /v1/stream/trades HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {key}\r\n"
+        "Accept: text/event-stream\r\n\r\n".encode()
+    )
+    await writer.drain()
+    buffer = b""
+    connected = False
+    marker = b'"trade_id":"'
+    try:
+        while True:
+            chunk = await reader.read(65536)
+            if not chunk:
+                return
+            now = time.time()
+            buffer += chunk
+            if not connected and b"stream of" in buffer:
+                connected = True
+                counter[0] += 1
+                if counter[0] == counter[1]:
+                    ready.set()
+            while True:
+                start = buffer.find(marker)
+                if start < 0:
+                    break
+                end = buffer.find(b'"', start + len(marker))
+                if end < 0:
+                    break
+                received.append((buffer[start + len(marker) : end], now))
+                buffer = buffer[end:]
+            buffer = buffer[-256:]
+    finally:
+        writer.close()
+
+
+async def _stream_load(
+    url: str, key: str, subscribers: int, run_live, seconds: float
+) -> tuple[list[list[tuple[bytes, float]]], float]:
+    host, port = url.removeprefix("http://").split(":")
+    received: list[list[tuple[bytes, float]]] = [[] for _ in range(subscribers)]
+    ready = asyncio.Event()
+    counter = [0, subscribers]
+    tasks = []
+    connect_started = time.perf_counter()
+    for i in range(subscribers):
+        tasks.append(asyncio.create_task(_subscriber(host, int(port), key, received[i], ready, counter)))
+        if i % 50 == 49:
+            await asyncio.sleep(0.05)  # do not knock on the listen backlog all at once
+    await asyncio.wait_for(ready.wait(), 120)
+    connect_s = time.perf_counter() - connect_started
+    live = run_live()
+    await asyncio.sleep(seconds + 3)  # trading, then the last events in flight
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    _stop(live)
+    return received, connect_s
+
+
+def main(
+    subscribers: int = 1000,
+    trades_per_second: int = 5,
+    stream_seconds: int = 20,
+    concurrency: int = 16,
+    tail_seconds: int = 15,
+) -> dict[str, object]:
+    home = Path(tempfile.mkdtemp(prefix="gcx-bench-realtime-"))
+    settings = Settings(home=home)
+    processes: list[subprocess.Popen] = []
+    figures: dict[str, object] = {}
+    try:
+        database.ensure_databases(settings)
+        simulate(date.today() - timedelta(days=2), 1, seed=7, settings=settings)
+        with database.connect("warehouse", settings=settings) as conn:
+            keys.ensure_schema(conn)
+            tail_keys = [keys.create_key(conn, f"bench {i}", "pro", "quant") for i in range(TAIL_KEYS)]
+            stream_key = keys.create_key(conn, "bench stream", "pro", "quant")
+        port = _free_port()
+        url = f"http://127.0.0.1:{port}"
+        processes.append(_gcx(home, "feed"))
+        processes.append(_gcx(home, "serve", "--port", str(port)))
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the API did not come up")
+            time.sleep(0.5)
+
+        # 1. tail under load, while trading
+        warmup = _gcx(
+            home, "simulate", "--live", "--trades-per-second", "20", "--duration", str(tail_seconds + 5)
+        )
+        time.sleep(5)  # some trades in the hot table first
+        latencies, errors = asyncio.run(_tail_load(url, tail_keys, concurrency, tail_seconds))
+        _stop(warmup)
+        p50, p99, worst = _percentiles(latencies)
+        figures |= {
+            "tail concurrency": concurrency,
+            "tail requests": len(latencies),
+            "tail errors": errors,
+            "tail requests/s": len(latencies) / tail_seconds,
+            "tail p50 ms": p50,
+            "tail p99 ms": p99,
+            "tail max ms": worst,
+        }
+        print(figures)
+
+        # 2. feed to client with many SSE subscribers
+        started_at = datetime.now(UTC)
+
+        def run_live() -> subprocess.Popen:
+            return _gcx(
+                home,
+                "simulate",
+                "--live",
+                "--trades-per-second",
+                str(trades_per_second),
+                "--duration",
+                str(stream_seconds),
+            )
+
+        received, connect_s = asyncio.run(
+            _stream_load(url, stream_key, subscribers, run_live, stream_seconds)
+        )
+        with database.connect("exchange", settings=settings) as conn:
+            published = dict(
+                conn.execute(
+                    "select payload::json->>'trade_id', published_at from feed_messages where published_at > %s",
+                    (started_at,),
+                ).fetchall()
+            )
+        with database.connect("warehouse", settings=settings) as conn:
+            stored = {
+                row[0]
+                for row in conn.execute(
+                    "select trade_id from hot.trades where published_at > %s", (started_at,)
+                )
+            }
+        latencies_ms = []
+        missing = 0
+        for events in received:
+            got = {trade_id.decode() for trade_id, _ in events}
+            missing += len(stored - got)
+            for trade_id, at in events:
+                sent = published.get(trade_id.decode())
+                if sent is not None:
+                    latencies_ms.append((at - sent.timestamp()) * 1000)
+        p50, p99, worst = _percentiles(latencies_ms)
+        figures |= {
+            "stream subscribers": subscribers,
+            "subscribers connected s": connect_s,
+            "trades/s (live mode)": trades_per_second,
+            "trades stored during the run": len(stored),
+            "events delivered": len(latencies_ms),
+            "missing deliveries": missing,
+            "feed-to-client p50 ms": p50,
+            "feed-to-client p99 ms": p99,
+            "feed-to-client max ms": worst,
+        }
+        print(figures)
+        return figures
+    finally:
+        for process in reversed(processes):
+            _stop(process)
+        database.stop_embedded(settings)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    print(main())
