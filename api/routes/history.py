@@ -116,30 +116,23 @@ TRADE_COLUMNS = columns_of(Trade)
 BAR_COLUMNS = columns_of(Bar)
 SUMMARY_COLUMNS = columns_of(DailySummary)
 
-# Selects in the models' field order. Instants leave as UTC wall time (`at time zone 'UTC'`, naive
-# in Python = UTC for the encoders) whatever the session's TimeZone; numerics as float8 (cheap to
-# encode; the models say float).
-TRADES_SELECT = """
-    select trade_id, symbol, executed_at at time zone 'UTC',
-           (extract(epoch from executed_at) * 1000000)::bigint * 1000,
-           price_ghs_per_t::float8, quantity_t::float8, value_ghs::float8,
-           aggressor_side, buyer_member_id, seller_member_id
-    from marts.fct_trades
+# What a page selects, in the models' field order. Instants leave as UTC wall time (`at time zone
+# 'UTC'`: naive in Python, which the encoders read as UTC) whatever the session's TimeZone; numerics
+# as float8 (cheap to encode; the models say float).
+TRADE_FIELDS = """
+    trade_id, symbol, executed_at at time zone 'UTC', (extract(epoch from executed_at) * 1000000)::bigint * 1000,
+    price_ghs_per_t::float8, quantity_t::float8, value_ghs::float8, aggressor_side, buyer_member_id, seller_member_id
 """
-BARS_SELECT = """
-    select symbol, bar_start_at at time zone 'UTC',
-           (extract(epoch from bar_start_at) * 1000000)::bigint * 1000,
-           open_ghs_per_t::float8, high_ghs_per_t::float8, low_ghs_per_t::float8, close_ghs_per_t::float8,
-           vwap_ghs_per_t::float8, volume_t::float8, value_ghs::float8, trade_count
-    from {table}
+BAR_FIELDS = """
+    symbol, bar_start_at at time zone 'UTC', (extract(epoch from bar_start_at) * 1000000)::bigint * 1000,
+    open_ghs_per_t::float8, high_ghs_per_t::float8, low_ghs_per_t::float8, close_ghs_per_t::float8,
+    vwap_ghs_per_t::float8, volume_t::float8, value_ghs::float8, trade_count
 """
-SUMMARY_SELECT = """
-    select trade_date, symbol,
-           open_ghs_per_t::float8, high_ghs_per_t::float8, low_ghs_per_t::float8, close_ghs_per_t::float8,
-           vwap_ghs_per_t::float8, volume_t::float8, value_ghs::float8, trade_count,
-           settlement_price_ghs_per_t::float8, settlement_price_method,
-           previous_settlement_price_ghs_per_t::float8, settlement_change_ghs_per_t::float8
-    from marts.fct_daily_market_summary
+SUMMARY_FIELDS = """
+    trade_date, symbol, open_ghs_per_t::float8, high_ghs_per_t::float8, low_ghs_per_t::float8,
+    close_ghs_per_t::float8, vwap_ghs_per_t::float8, volume_t::float8, value_ghs::float8, trade_count,
+    settlement_price_ghs_per_t::float8, settlement_price_method, previous_settlement_price_ghs_per_t::float8,
+    settlement_change_ghs_per_t::float8
 """
 
 SymbolQuery = Annotated[
@@ -210,7 +203,8 @@ def trades(
         position = decode_cursor(cursor, {"ts_ns", "trade_id"})
         params["after_at"], params["after_id"] = _instant(position["ts_ns"]), _text(position["trade_id"])
         conditions.append(sql.SQL("(executed_at, trade_id) > (%(after_at)s, %(after_id)s)"))
-    rows = _fetch(conn, TRADES_SELECT, conditions, "executed_at, trade_id", symbol_list, params)
+    table = sql.Identifier("marts", "fct_trades")
+    rows = _fetch(conn, TRADE_FIELDS, table, conditions, "executed_at, trade_id", symbol_list, params)
     rows, next_cursor = _split_page(rows, page_size, lambda last: {"ts_ns": last[3], "trade_id": last[0]})
     return _respond(
         request, "marts.fct_trades", rows, TRADE_COLUMNS, output, next_cursor, window, symbol_list
@@ -248,8 +242,9 @@ def ohlcv(
         position = decode_cursor(cursor, {"ts_ns", "symbol"})
         params["after_at"], params["after_symbol"] = _instant(position["ts_ns"]), _text(position["symbol"])
         conditions.append(sql.SQL("(bar_start_at, symbol) > (%(after_at)s, %(after_symbol)s)"))
-    select = sql.SQL(BARS_SELECT).format(table=BAR_TABLES[interval])
-    rows = _fetch(conn, select, conditions, "bar_start_at, symbol", symbol_list, params)
+    rows = _fetch(
+        conn, BAR_FIELDS, BAR_TABLES[interval], conditions, "bar_start_at, symbol", symbol_list, params
+    )
     rows, next_cursor = _split_page(rows, page_size, lambda last: {"ts_ns": last[2], "symbol": last[0]})
     dataset = f"marts.fct_ohlcv_{interval.value}"
     return _respond(request, dataset, rows, BAR_COLUMNS, output, next_cursor, window, symbol_list)
@@ -295,7 +290,8 @@ def daily_summary(
         position = decode_cursor(cursor, {"trade_date", "symbol"})
         params["after_date"], params["after_symbol"] = _day(position["trade_date"]), _text(position["symbol"])
         conditions.append(sql.SQL("(trade_date, symbol) > (%(after_date)s, %(after_symbol)s)"))
-    rows = _fetch(conn, SUMMARY_SELECT, conditions, "trade_date, symbol", symbol_list, params)
+    table = sql.Identifier("marts", "fct_daily_market_summary")
+    rows = _fetch(conn, SUMMARY_FIELDS, table, conditions, "trade_date, symbol", symbol_list, params)
     rows, next_cursor = _split_page(
         rows, page_size, lambda last: {"trade_date": last[0].isoformat(), "symbol": last[1]}
     )
@@ -330,17 +326,24 @@ def _known_symbols(conn: psycopg.Connection, symbols: str | None) -> list[str] |
 
 def _fetch(
     conn: psycopg.Connection,
-    select: str | sql.Composable,
+    fields: str,
+    table: sql.Identifier,
     conditions: list[sql.Composable],
     order_by: str,
     symbols: list[str] | None,
     params: dict[str, Any],
 ) -> list[tuple]:
+    """One page of `fields` from `table`. The page is cut on the stored rows first and only its rows
+    are converted (timestamps, float8 casts), not every row of the window."""
     if symbols is not None:
         conditions = [*conditions, sql.SQL("symbol = any(%(symbols)s)")]
         params = params | {"symbols": symbols}
-    query = sql.SQL("{select} where {conditions} order by {order_by} limit %(limit)s").format(
-        select=sql.SQL(select) if isinstance(select, str) else select,
+    query = sql.SQL(
+        "select {fields} from (select * from {table} where {conditions} order by {order_by} limit %(limit)s) as page"
+        " order by {order_by}"
+    ).format(
+        fields=sql.SQL(fields),
+        table=table,
         conditions=sql.SQL(" and ").join(conditions),
         order_by=sql.SQL(order_by),
     )
