@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from psycopg_pool import ConnectionPool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import keys
+from api import dashboards, keys
 from api.errors import install_error_handlers
 from api.metering import MeteringMiddleware, MeterWriter
 from api.ratelimit import RateLimiter
@@ -109,7 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.rate_limiter = RateLimiter()
     install_error_handlers(app)
-    for module in (health, me, reference, history, realtime, datasets):
+    for module in (health, me, reference, history, realtime, datasets, dashboards):
         app.include_router(module.router)
     app.add_middleware(MeteringMiddleware, writer=lambda: app.state.meter)
     app.add_middleware(SecurityHeaders)

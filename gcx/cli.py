@@ -257,6 +257,36 @@ def up(
     )
 
 
+@db_app.command("bi-role")
+def db_bi_role(
+    role: Annotated[str, typer.Option("--role", help="Name of the read-only role.")] = "gcx_bi",
+    password: Annotated[
+        str | None,
+        typer.Option(
+            envvar="GCX_BI_PASSWORD", help="Password to set (default: a new random one, printed once)."
+        ),
+    ] = None,
+    keep_password: Annotated[
+        bool, typer.Option("--keep-password", help="An existing role keeps its password (re-grant only).")
+    ] = False,
+) -> None:
+    """Create (or update) the read-only role a BI tool connects as: it reads the marts schema only
+    (masked PII), tables dbt rebuilds later included. See docs/bi.md."""
+    from gcx import bi
+
+    database.ensure_databases()
+    with database.connect("warehouse") as conn:
+        try:
+            new_password = bi.ensure_bi_role(conn, role, password, keep_password)
+        except ValueError as error:
+            raise typer.BadParameter(str(error)) from error
+    typer.echo(f"role {role}: reads schema marts only (read-only sessions)")
+    if new_password is not None and password is None:
+        typer.echo("password (shown this once; set another with --password or GCX_BI_PASSWORD):")
+        typer.echo(new_password)
+    typer.echo(f"connection URL: {bi.bi_connection_url(role, new_password if password is None else None)}")
+
+
 @app.command("feed")
 def feed(
     catch_up: Annotated[
