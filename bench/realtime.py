@@ -35,6 +35,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import psycopg
 
 from api import keys
 from gcx import database
@@ -64,6 +65,20 @@ def _stop(process: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def _wait_for_hot_trades(settings: Settings, count: int, timeout_s: float = 180) -> None:
+    deadline = time.monotonic() + timeout_s
+    with database.connect("warehouse", autocommit=True, settings=settings) as conn:
+        while True:
+            try:
+                if conn.execute("select count(*) from hot.trades").fetchone()[0] >= count:
+                    return
+            except psycopg.errors.UndefinedTable:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("no trades reached the hot table: is the feed consumer running?")
+            time.sleep(0.5)
 
 
 def _percentiles(values_ms: list[float]) -> tuple[float, float, float]:
@@ -159,7 +174,8 @@ async def _stream_load(
     await asyncio.wait_for(ready.wait(), 120)
     connect_s = time.perf_counter() - connect_started
     live = run_live()
-    await asyncio.sleep(seconds + 3)  # trading, then the last events in flight
+    await asyncio.to_thread(live.wait)  # trading for `seconds`
+    await asyncio.sleep(3)  # the last events in flight
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
@@ -201,10 +217,8 @@ def main(
             time.sleep(0.5)
 
         # 1. tail under load, while trading
-        warmup = _gcx(
-            home, "simulate", "--live", "--trades-per-second", "20", "--duration", str(tail_seconds + 5)
-        )
-        time.sleep(5)  # some trades in the hot table first
+        warmup = _gcx(home, "simulate", "--live", "--trades-per-second", "20", "--duration", "600")
+        _wait_for_hot_trades(settings, 50)  # some trades in the hot table first
         latencies, errors = asyncio.run(_tail_load(url, tail_keys, concurrency, tail_seconds))
         _stop(warmup)
         p50, p99, worst = _percentiles(latencies)
