@@ -42,6 +42,8 @@ from api.routes.reference import require_known_symbols
 
 router = APIRouter(prefix="/v1", tags=["history"])
 
+MAX_CURSOR_LENGTH = 256
+"""Cursors this API makes are well under this; a longer one is refused before it is decoded."""
 DEFAULT_LIMIT = 1_000
 """Rows per page when `limit` is not given (the free tier's largest page, so it suits every tier)."""
 LARGEST_LIMIT = max(tier.max_page_size for tier in TIERS.values())
@@ -168,7 +170,8 @@ LimitQuery = Annotated[
 CursorQuery = Annotated[
     str | None,
     Query(
-        description="`next_cursor` of the previous page (also in `X-Next-Cursor`); omit for the first page."
+        max_length=MAX_CURSOR_LENGTH,
+        description="`next_cursor` of the previous page (also in `X-Next-Cursor`); omit for the first page.",
     ),
 ]
 FormatQuery = Annotated[
@@ -408,8 +411,13 @@ def _instant(ts_ns: Any) -> datetime:
 
 
 def _text(value: Any) -> str:
+    """A text field of a cursor: one PostgreSQL can take (no NUL, no lone surrogate)."""
     if not isinstance(value, str) or "\x00" in value:
         raise _bad_cursor()
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise _bad_cursor() from None
     return value
 
 
