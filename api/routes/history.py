@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import psycopg
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -103,7 +103,7 @@ class DailySummary(BaseModel):
     settlement_price_ghs_per_t: float = Field(
         description="VWAP of the session's last 30 minutes, or the day's close (see settlement_price_method)."
     )
-    settlement_price_method: str = Field(
+    settlement_price_method: Literal["closing_vwap", "close"] = Field(
         description="`closing_vwap` (trades in the closing window) or `close` (none there, or no session that day)."
     )
     previous_settlement_price_ghs_per_t: float | None = Field(
@@ -114,9 +114,10 @@ class DailySummary(BaseModel):
     )
 
 
-TRADE_COLUMNS = columns_of(Trade)
-BAR_COLUMNS = columns_of(Bar)
-SUMMARY_COLUMNS = columns_of(DailySummary)
+# The typed columns of each page in every format (the Parquet schema), from the response models
+TRADE_SCHEMA = columns_of(Trade)
+BAR_SCHEMA = columns_of(Bar)
+SUMMARY_SCHEMA = columns_of(DailySummary)
 
 # What a page selects, in the models' field order. Instants leave as UTC wall time (`at time zone
 # 'UTC'`: naive in Python, which the encoders read as UTC) whatever the session's TimeZone; numerics
@@ -209,9 +210,7 @@ def trades(
     table = sql.Identifier("marts", "fct_trades")
     rows = _fetch(conn, TRADE_FIELDS, table, conditions, "executed_at, trade_id", symbol_list, params)
     rows, next_cursor = _split_page(rows, page_size, lambda last: {"ts_ns": last[3], "trade_id": last[0]})
-    return _respond(
-        request, "marts.fct_trades", rows, TRADE_COLUMNS, output, next_cursor, window, symbol_list
-    )
+    return _respond(request, "marts.fct_trades", rows, TRADE_SCHEMA, output, next_cursor, window, symbol_list)
 
 
 @router.get("/ohlcv", response_model=Page[Bar], responses=HISTORY_RESPONSES)
@@ -250,7 +249,7 @@ def ohlcv(
     )
     rows, next_cursor = _split_page(rows, page_size, lambda last: {"ts_ns": last[2], "symbol": last[0]})
     dataset = f"marts.fct_ohlcv_{interval.value}"
-    return _respond(request, dataset, rows, BAR_COLUMNS, output, next_cursor, window, symbol_list)
+    return _respond(request, dataset, rows, BAR_SCHEMA, output, next_cursor, window, symbol_list)
 
 
 @router.get("/summary/daily", response_model=Page[DailySummary], responses=HISTORY_RESPONSES)
@@ -282,13 +281,12 @@ def daily_summary(
     page_size = _page_size(principal, limit)
     symbol_list = _known_symbols(conn, symbols)
     # [start, end) in days; without `end`, through the day `window.end` falls in
-    last_day_exclusive = end or window.end.date() + timedelta(days=1)
-    conditions = [sql.SQL("trade_date >= %(start)s and trade_date < %(end)s")]
-    params: dict[str, Any] = {"start": start, "end": last_day_exclusive, "limit": page_size + 1}
+    days_end = end or window.end.date() + timedelta(days=1)
     if principal.tier.delay:
         # day d is over at d + 1 day 00:00, which must be at or before visible_until
-        params["first_unfinished_day"] = principal.tier.visible_until(now).date()
-        conditions.append(sql.SQL("trade_date < %(first_unfinished_day)s"))
+        days_end = min(days_end, principal.tier.visible_until(now).date())
+    conditions = [sql.SQL("trade_date >= %(start)s and trade_date < %(end)s")]
+    params: dict[str, Any] = {"start": start, "end": days_end, "limit": page_size + 1}
     if cursor is not None:
         position = decode_cursor(cursor, {"trade_date", "symbol"})
         params["after_date"], params["after_symbol"] = _day(position["trade_date"]), _text(position["symbol"])
@@ -298,9 +296,9 @@ def daily_summary(
     rows, next_cursor = _split_page(
         rows, page_size, lambda last: {"trade_date": last[0].isoformat(), "symbol": last[1]}
     )
-    applied = TimeWindow(window.start, datetime.combine(last_day_exclusive, datetime.min.time(), UTC))
+    applied = TimeWindow(window.start, datetime.combine(days_end, datetime.min.time(), UTC))
     dataset = "marts.fct_daily_market_summary"
-    return _respond(request, dataset, rows, SUMMARY_COLUMNS, output, next_cursor, applied, symbol_list)
+    return _respond(request, dataset, rows, SUMMARY_SCHEMA, output, next_cursor, applied, symbol_list)
 
 
 def _page_size(principal: Principal, limit: int | None) -> int:

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from api.entitlements import TIERS
+from api.models import TRADE_COLUMNS
 from api.params import encode_cursor
 from api.routes import history
 from gcx import database
@@ -208,9 +209,9 @@ def frame_rows(frame: pd.DataFrame) -> list[tuple]:
 @pytest.mark.parametrize(
     ("path", "params", "columns"),
     [
-        ("/v1/trades", {}, history.TRADE_COLUMNS),
-        ("/v1/ohlcv", {"interval": "5m"}, history.BAR_COLUMNS),
-        ("/v1/summary/daily", {}, history.SUMMARY_COLUMNS),
+        ("/v1/trades", {}, history.TRADE_SCHEMA),
+        ("/v1/ohlcv", {"interval": "5m"}, history.BAR_SCHEMA),
+        ("/v1/summary/daily", {}, history.SUMMARY_SCHEMA),
     ],
 )
 def test_csv_and_parquet_carry_the_json_rows_columns_and_cursor(client, auth, days, path, params, columns):
@@ -243,6 +244,10 @@ def test_csv_and_parquet_carry_the_json_rows_columns_and_cursor(client, auth, da
     for response in (as_csv, as_parquet):
         assert response.headers["x-next-cursor"] == body["next_cursor"]
         assert response.headers["link"].endswith('; rel="next"') and "cursor=" in response.headers["link"]
+
+
+def test_trades_have_the_shared_trade_columns_in_every_format():
+    assert tuple(column.name for column in history.TRADE_SCHEMA) == TRADE_COLUMNS
 
 
 def test_the_link_header_leads_to_the_next_page(client, auth, days):
@@ -338,10 +343,17 @@ def test_a_free_key_sees_a_bar_only_once_its_interval_ended_15_minutes_ago(
 def test_a_free_key_sees_a_day_once_it_is_over_and_15_minutes_passed(client, auth, days, stand_at):
     params = {"start": days[-2].isoformat()}
     stand_at(datetime.combine(days[-1] + timedelta(days=1), time(0, 10), UTC))  # 10 min after the last day
-    free = client.get("/v1/summary/daily", headers=auth("free"), params=params).json()["data"]
+    free_page = client.get("/v1/summary/daily", headers=auth("free"), params=params).json()
     pro = client.get("/v1/summary/daily", headers=auth("pro"), params=params).json()["data"]
-    assert {row["trade_date"] for row in free} == {days[-2].isoformat()}
+    assert {row["trade_date"] for row in free_page["data"]} == {days[-2].isoformat()}
+    assert free_page["end"] == iso(datetime.combine(days[-1], time(), UTC))  # the window as applied
     assert {row["trade_date"] for row in pro} == {days[-2].isoformat(), days[-1].isoformat()}
+    too_late = client.get(
+        "/v1/summary/daily",
+        headers=auth("free"),
+        params=params | {"end": (days[-1] + timedelta(days=1)).isoformat()},
+    )
+    assert too_late.status_code == 403 and too_late.json()["error"]["reason"] == "outside_tier_window"
     stand_at(datetime.combine(days[-1] + timedelta(days=1), time(0, 15), UTC))
     free = client.get("/v1/summary/daily", headers=auth("free"), params=params).json()["data"]
     assert {row["trade_date"] for row in free} == {days[-2].isoformat(), days[-1].isoformat()}
