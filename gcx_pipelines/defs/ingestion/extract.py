@@ -91,8 +91,13 @@ def bronze_schema(dataset: Dataset) -> pa.Schema:
 
 
 def exchange_schema(columns: Sequence[Column]) -> pa.Schema:
-    """Bronze schema of an exchange table: its columns with their source types."""
-    return pa.schema([pa.field(SOURCE_ROW, pa.int32(), nullable=False)] + [(c.name, c.type) for c in columns])
+    """Bronze schema of an exchange table: its columns with their source types, and the read error
+    of a row holding a value those types cannot (see `_unreadable_value`)."""
+    return pa.schema(
+        [pa.field(SOURCE_ROW, pa.int32(), nullable=False)]
+        + [(c.name, c.type) for c in columns]
+        + [(READ_ERROR, pa.string())]
+    )
 
 
 def drop_file_schema(columns: Sequence[Column]) -> pa.Schema:
@@ -124,7 +129,6 @@ def exchange_partition(
 
     `conn` must be in autocommit mode: the extract opens its own repeatable-read transaction.
     """
-    names = [c.name for c in columns]
     end = day + timedelta(days=1)
     column = sql.Identifier(partition_column)
     where = sql.SQL("{column} < {end}").format(column=column, end=sql.Literal(end))
@@ -134,8 +138,16 @@ def exchange_partition(
             column=column, start=sql.Literal(day), where=where
         )
         span = f"in [{day}, {end})"
-    query = sql.SQL("select {columns} from {table} where {where} order by {key}").format(
-        columns=sql.SQL(", ").join(map(sql.Identifier, names)),
+    readable = [_unreadable_value(c) for c in columns]
+    problems = [problem for _, problem in readable if problem is not None]
+    read_error = (
+        sql.SQL("nullif(concat_ws('; ', {}), '')").format(sql.SQL(", ").join(problems))
+        if problems
+        else sql.SQL("null::text")
+    )
+    query = sql.SQL("select {columns}, {read_error} from {table} where {where} order by {key}").format(
+        columns=sql.SQL(", ").join(value for value, _ in readable),
+        read_error=read_error,
         table=sql.Identifier(table),
         where=where,
         key=sql.Identifier(key),
@@ -149,25 +161,62 @@ def exchange_partition(
             )
             source_rows = conn.execute(count).fetchone()[0]
             copy_out = sql.SQL("copy ({query}) to stdout with (format csv)").format(query=query)
+            longest_row = 0
             with conn.cursor().copy(copy_out) as copy:
-                for chunk in copy:
+                for chunk in copy:  # one row per chunk
                     spool.write(chunk)
+                    longest_row = max(longest_row, len(chunk))
         spool.seek(0)
         origin = f"exchange database: {table} where {partition_column} {span} (UTC)"
-        yield Extract(source_rows=source_rows, batches=_copy_csv_batches(spool, columns), origin=origin)
+        # a block must hold a whole row: a huge value would otherwise fail the partition
+        block_size = max(COPY_BLOCK_BYTES, 2 * longest_row)
+        yield Extract(
+            source_rows=source_rows, batches=_copy_csv_batches(spool, columns, block_size), origin=origin
+        )
 
 
-def _copy_csv_batches(spool: Any, columns: Sequence[Column]) -> Iterator[pa.RecordBatch]:
+def _unreadable_value(column: Column) -> tuple[sql.Composable, sql.Composable | None]:
+    """The column as extracted, and the reason for a value its bronze type cannot hold (None if none can
+    be). PostgreSQL has values Arrow has not: infinite or BC instants and dates, years past 9999, a
+    numeric NaN. Such a value is extracted as null, and the row gets the reason as its read error,
+    so it goes to quarantine with the value shown, instead of failing the whole partition.
+    """
+    name = sql.Identifier(column.name)
+    if pa.types.is_timestamp(column.type):
+        holds = sql.SQL("{} between '0001-01-01 00:00:00+00' and '9999-12-31 23:59:59.999999+00'").format(
+            name
+        )
+        must = "be a timestamp in years 1-9999"
+    elif pa.types.is_date(column.type):
+        holds = sql.SQL("{} between '0001-01-01' and '9999-12-31'").format(name)
+        must = "be a date in years 1-9999"
+    elif pa.types.is_decimal(column.type):
+        holds = sql.SQL("{} <> 'NaN'").format(name)
+        must = "be a number"
+    else:
+        return name, None
+    value = sql.SQL("case when {holds} then {name} end as {name}").format(holds=holds, name=name)
+    problem = sql.SQL(
+        "case when not ({holds}) then {prefix} || quote_literal({name}::text) || ')' end"
+    ).format(holds=holds, prefix=sql.Literal(f"{column.name}: must {must} (got "), name=name)
+    return value, problem
+
+
+def _copy_csv_batches(
+    spool: Any, columns: Sequence[Column], block_size: int = COPY_BLOCK_BYTES
+) -> Iterator[pa.RecordBatch]:
     """Arrow batches from PostgreSQL's CSV COPY output, typed as the source columns, numbered from 1."""
     if not spool.read(1):
         return
     spool.seek(0)
     reader = pa_csv.open_csv(
         spool,
-        read_options=pa_csv.ReadOptions(column_names=[c.name for c in columns], block_size=COPY_BLOCK_BYTES),
+        read_options=pa_csv.ReadOptions(
+            column_names=[c.name for c in columns] + [READ_ERROR], block_size=block_size
+        ),
         parse_options=pa_csv.ParseOptions(newlines_in_values=True),
         convert_options=pa_csv.ConvertOptions(
-            column_types={c.name: c.type for c in columns},
+            column_types={c.name: c.type for c in columns} | {READ_ERROR: pa.string()},
             # COPY writes NULL as an unquoted empty field and an empty string as ""
             null_values=[""],
             strings_can_be_null=True,
@@ -192,11 +241,21 @@ def drop_file(path: Path, origin: str, columns: Sequence[Column], file_format: s
     """Read a landing file (CSV with a header, or JSON lines); a missing file is a partition with no rows."""
     if not path.is_file():
         return Extract(source_rows=0, batches=iter(()), origin=f"{origin} (no file)")
-    has_header = file_format == "csv"
-    lines = count_lines(path) - (1 if has_header else 0)
+    lines = count_lines(path) - _header_lines(path, columns, file_format)
     return Extract(
         source_rows=max(lines, 0), batches=read_drop_lines(path, columns, file_format), origin=origin
     )
+
+
+def _header_lines(path: Path, columns: Sequence[Column], file_format: str) -> int:
+    """1 for a CSV file's readable header; 0 for JSON lines, or for a header that cannot be read, which
+    is then a row of its own (in quarantine): a file whose header is wrong (or whose lines end in CR
+    only, so that it is all one line) would otherwise vanish without a trace."""
+    if file_format != "csv":
+        return 0
+    with path.open("rb") as file:
+        _, error = _csv_header(file.readline(), [c.name for c in columns])
+    return 0 if error else 1
 
 
 def count_lines(path: Path) -> int:
@@ -219,9 +278,13 @@ def read_drop_lines(path: Path, columns: Sequence[Column], file_format: str) -> 
     with path.open("rb") as file:
         header_error: str | None = None
         positions = list(range(len(names)))
+        first_line = 1
         if file_format == "csv":
-            positions, header_error = _csv_header(file.readline(), names)
-        first_line = 2 if file_format == "csv" else 1
+            header = file.readline()
+            positions, header_error = _csv_header(header, names)
+            first_line = 2
+            if header_error and header:
+                batch.add(1, None, header_error, header.removesuffix(b"\n").removesuffix(b"\r"))
         for line_number, raw in enumerate(file, start=first_line):
             line = raw.removesuffix(b"\n").removesuffix(b"\r")
             if header_error:
@@ -289,10 +352,14 @@ def _decode(line: bytes) -> tuple[str, str | None]:
 def _csv_header(raw: bytes, names: Sequence[str]) -> tuple[list[int], str | None]:
     """Where each expected column is in the file, or why the header does not allow reading it."""
     text, error = _decode(raw.rstrip(b"\n").removesuffix(b"\r").removeprefix(b"\xef\xbb\xbf"))
-    got = next(csv.reader([text]), [])
+    try:
+        got = next(csv.reader([text], strict=True), [])
+    except csv.Error:
+        got = []
     if error is None and sorted(got) == sorted(names):
         return [got.index(name) for name in names], None
-    return [], f"file: header must name the columns {', '.join(names)} (got {text!r})"
+    shown = text if len(text) <= 200 else text[:197] + "..."
+    return [], f"file: header must name the columns {', '.join(names)} (got {shown!r})"
 
 
 def _csv_record(line: bytes, positions: Sequence[int]) -> tuple[list[str | None] | None, str | None]:
@@ -317,7 +384,7 @@ def _json_record(
     text, error = _decode(line)
     try:
         record = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than Python's stack
         return None, error or f"line: must be valid JSON ({exc})"
     if not isinstance(record, dict):
         return None, error or f"line: must be a JSON object (got {type(record).__name__})"

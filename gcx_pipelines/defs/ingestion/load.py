@@ -136,7 +136,8 @@ def load_partition(
 
 def _duplicates(parquet: pq.ParquetFile, dataset: Dataset) -> dict[int, int]:
     """Later occurrences of a key anywhere in the partition (batches alone cannot see across batches)."""
-    columns = [dataset.key, SOURCE_ROW] + ([READ_ERROR] if dataset.file_format else [])
+    has_read_errors = READ_ERROR in parquet.schema_arrow.names  # lake files of exchange tables before 2026-11
+    columns = [dataset.key, SOURCE_ROW] + ([READ_ERROR] if has_read_errors else [])
     table = parquet.read(columns=columns)
     if table.num_rows == 0:
         return {}
@@ -144,7 +145,7 @@ def _duplicates(parquet: pq.ParquetFile, dataset: Dataset) -> dict[int, int]:
     rows = pd.Series(table.column(SOURCE_ROW).to_numpy())
     readable = (
         pd.Series(np.asarray(table.column(READ_ERROR).is_null()))
-        if dataset.file_format
+        if has_read_errors
         else pd.Series(True, index=rows.index)
     )
     return find_duplicates(keys, rows, readable)

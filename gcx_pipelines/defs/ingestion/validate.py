@@ -17,7 +17,7 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -266,7 +266,15 @@ def find_duplicates(keys: pd.Series, source_rows: pd.Series, readable: pd.Series
 _INTEGER = r"[+-]?\d+"
 _NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 _DATE = r"\d{4}-\d{2}-\d{2}"
-_TIMESTAMP = _DATE + r"[T ]\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-]\d{2}:?\d{2})"
+_TIMESTAMP = _DATE + r"[T ]\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-](?:0\d|1[0-5]):?\d{2})"
+"""PostgreSQL refuses UTC offsets beyond 15:59, so they are not accepted here either."""
+_FIRST_DAY = pd.Timestamp("0001-01-01")
+"""PostgreSQL has no year 0; pandas reads "0000-01-01" as a date, which would fail the COPY."""
+_TIMESTAMP_RANGE = (
+    pd.Timestamp("0001-01-01", tz="UTC"),
+    pd.Timestamp("9999-12-31 23:59:59.999999", tz="UTC"),
+)
+"""Instants pandas, Python and PostgreSQL all hold (an offset can move a written year 0001 or 9999 out)."""
 _BOUNDS: tuple[tuple[str, str, Callable[[pd.Series, Any], pd.Series]], ...] = (
     ("gt", ">", lambda value, limit: ~(value > limit)),
     ("ge", ">=", lambda value, limit: ~(value >= limit)),
@@ -351,18 +359,43 @@ def _parse_text(text: pd.Series, type_: pa.DataType) -> pd.Series:
         fits = np.isfinite(numbers)
         if pa.types.is_decimal(type_):
             fits &= numbers.abs() < 10.0 ** (type_.precision - type_.scale)
+        else:
+            # PostgreSQL refuses a double that underflows to zero ("1e-400"); numeric rounds it
+            mantissa = as_str.str.replace(r"[eE].*$", "", regex=True)
+            fits &= (numbers != 0) | ~mantissa.str.contains(r"[1-9]")
         return numbers.where(fits)
     if pa.types.is_timestamp(type_):
         ok = present & as_str.str.fullmatch(_TIMESTAMP)
-        parsed = pd.to_datetime(as_str.where(ok), utc=True, format="ISO8601", errors="coerce")
-        return parsed.astype("datetime64[us, UTC]")
+        parsed = _utc_instants(as_str.where(ok))
+        first, last = _TIMESTAMP_RANGE
+        return parsed.where((parsed >= first) & (parsed <= last))
     if pa.types.is_date(type_):
         ok = present & as_str.str.fullmatch(_DATE)
         parsed = pd.to_datetime(as_str.where(ok), format="%Y-%m-%d", errors="coerce")
-        return parsed.astype("datetime64[us]")
+        return parsed.astype("datetime64[us]").where(lambda day: day >= _FIRST_DAY)
     if pa.types.is_boolean(type_):
         return text.map({"true": True, "false": False})
     raise TypeError(f"no text parser for {type_}")
+
+
+def _utc_instants(text: pd.Series) -> pd.Series:
+    """ISO-8601 text with an offset as UTC instants (NaT where it does not parse). pandas fails on a
+    whole column when an offset takes one instant out of its calendar (year 0 or 10000), so such a
+    column is parsed value by value."""
+    try:
+        parsed = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
+        return parsed.astype("datetime64[us, UTC]")
+    except (ValueError, OverflowError, NotImplementedError, AssertionError):
+        return pd.Series(
+            [_utc_instant(value) for value in text], index=text.index, dtype="datetime64[us, UTC]"
+        )
+
+
+def _utc_instant(text: str | float) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text).astimezone(UTC)
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 def _shown(value: Any) -> str:
