@@ -265,3 +265,39 @@ def test_the_first_partition_takes_all_earlier_rows(sources):
             assert [r["member_id"] for b in rows.batches for r in b.to_pylist()] == ["MBR0003"]
         with extract.partition(members, date(2024, 1, 1), sources.landing_dir, conn) as rows:
             assert rows.source_rows == 0
+
+
+def test_values_arrow_cannot_hold_are_quarantined_not_fatal(sources):
+    """'infinity', BC and year-10000 instants, numeric NaN and a value longer than Arrow's CSV block
+    each failed the whole partition's extract (ArrowInvalid)."""
+    day = date(2024, 2, 8)
+    run_sql(
+        f"""
+        insert into trades (trade_id, instrument_id, executed_at, price_ghs_per_t, quantity_t,
+                            buyer_member_id, seller_member_id, aggressor_side, updated_at) values
+            ('T20', 1, '2024-02-08 10:30+00', 'NaN', 50, 'MBR0001', 'MBR0002', 'buy', '2024-02-08 10:30+00'),
+            ('T21', 1, 'infinity', 3200, 50, 'MBR0001', 'MBR0002', 'buy', '2024-02-08 10:31+00'),
+            ('T22', 1, '0044-03-15 10:00+00 BC', 3200, 50, 'MBR0001', 'MBR0002', 'buy', '2024-02-08 10:32+00'),
+            ('T23', 1, '2024-02-08 11:00+00', 3200, 50, 'MBR0001', 'MBR0002', 'buy', '2024-02-08 11:00+00');
+        insert into trading_calendar values
+            ('2024-02-08', true, null, '2024-02-08 10:00+00', '2024-02-08 14:00+00');
+        insert into members values
+            ('MBR0009', repeat('x', {9 << 20}), 'trader', '2019-01-01', 'active', null, null, '2024-02-08 09:00+00');
+        """
+    )
+    result = materialize(sources, day=day, tables=("exchange__trades", "exchange__members"))
+    assert result.success
+    assert all(check.passed for check in result.get_asset_check_evaluations())
+    reasons = warehouse_rows(
+        "select record_key, reason from raw.quarantine where dataset = 'trades' and partition_date = %s "
+        "order by record_key",
+        day,
+    )
+    assert reasons == [
+        ("T20", "price_ghs_per_t: must be a number (got 'NaN')"),
+        ("T21", "executed_at: must be a timestamp in years 1-9999 (got 'infinity')"),
+        ("T22", "executed_at: must be a timestamp in years 1-9999 (got '0044-03-15 10:00:00+00 BC')"),
+    ]
+    assert warehouse_rows("select length(name) from raw.exchange__members where member_id = 'MBR0009'") == [
+        (9 << 20,)
+    ]

@@ -60,7 +60,7 @@ def test_a_bad_header_marks_every_line(tmp_path):
     path = tmp_path / "kyc.csv"
     path.write_bytes(b"id,who\nK1,member\nK2,member\n")
     rows = read(path, KYC)
-    assert [row["_source_row"] for row in rows] == [2, 3]
+    assert [row["_source_row"] for row in rows] == [1, 2, 3], "the header itself is a row: see below"
     assert all(row["_read_error"].startswith("file: header must name the columns check_id") for row in rows)
 
 
@@ -117,3 +117,30 @@ def test_a_missing_drop_is_an_empty_partition(tmp_path):
     rows = extract.drop_file(tmp_path / "absent.csv", "compliance/kyc_checks/absent.csv", KYC.columns, "csv")
     assert rows.source_rows == 0
     assert list(rows.batches) == []
+
+
+def test_json_nested_too_deep_is_a_read_error_not_a_crash(tmp_path):
+    """json.loads raises RecursionError (not ValueError) on deep nesting; it failed the bronze run."""
+    path = tmp_path / "app_sessions.jsonl"
+    path.write_bytes(b"[" * 100_000 + b"\n")
+    [row] = read(path, SESSIONS)
+    assert row["_read_error"].startswith("line: must be valid JSON (maximum recursion depth exceeded")
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        # CR-only line ends: the whole file is one line, the header; its records used to vanish
+        KYC_HEADER.replace(b"\n", b"\r") + b"K1,member,MBR0001,identity,passed,2024-03-05T09:00:00Z,\r",
+        # a header the csv module cannot parse raised csv.Error out of the bronze run
+        b'"check_id,subject_type\r"x\n',
+        b"id,who\n",  # a wrong header and no data lines
+    ],
+)
+def test_an_unreadable_header_is_a_quarantined_row(tmp_path, content):
+    path = tmp_path / "kyc.csv"
+    path.write_bytes(content)
+    rows = read(path, KYC)
+    assert rows[0]["_source_row"] == 1
+    assert rows[0]["_read_error"].startswith("file: header must name the columns")
+    assert extract.drop_file(path, "kyc.csv", KYC.columns, "csv").source_rows == len(rows)

@@ -239,3 +239,52 @@ def test_duplicate_reason_names_the_first_row(reference):
     assert (
         verdict.reasons[1] == "check_id: must be unique in the partition (got 'KYC1', first at source row 2)"
     )
+
+
+SANCTIONS = DATASETS_BY_TABLE["compliance__sanctions_screening"]
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        # pandas failed on the whole column (NotImplementedError) when one instant left years 1-9999
+        (
+            {"checked_at": "0000-03-05T09:30:00Z"},
+            "checked_at: must be an ISO-8601 timestamp with a UTC offset",
+        ),
+        (
+            {"checked_at": "0001-01-01T00:00:00+01:00"},
+            "checked_at: must be an ISO-8601 timestamp with a UTC offset",
+        ),
+        # these passed validation and then failed the whole partition's COPY in PostgreSQL
+        ({"expires_on": "0000-01-01"}, "expires_on: must be a date (YYYY-MM-DD) (got '0000-01-01')"),
+        (
+            {"checked_at": "2024-03-05T09:30:00+16:00"},
+            "checked_at: must be an ISO-8601 timestamp with a UTC offset",
+        ),
+    ],
+)
+def test_values_postgresql_refuses_are_quarantined_not_fatal(reference, change, reason):
+    rows = [good_kyc(check_id="KYC0"), good_kyc(**change)]
+    verdict = validate(text_batch(KYC.columns, rows), KYC.columns, KYC.rules, reference)
+    assert verdict.valid.tolist() == [True, False]
+    assert reason in verdict.reasons[1]
+
+
+def test_a_double_that_underflows_to_zero_is_quarantined(reference):
+    """PostgreSQL refuses '1e-400' as double precision; it passed as 0 and failed the load."""
+    row = {
+        "screening_id": "S1",
+        "subject_type": "member",
+        "subject_id": "MBR0001",
+        "list_name": "UN",
+        "screened_at": "2024-03-05T09:30:00Z",
+        "result": "clear",
+        "match_score": "1e-400",
+    }
+    zero = row | {"screening_id": "S2", "match_score": "0e-400"}
+    verdict = validate(
+        text_batch(SANCTIONS.columns, [row, zero]), SANCTIONS.columns, SANCTIONS.rules, reference
+    )
+    assert verdict.valid.tolist() == [False, True]
+    assert verdict.reasons[0] == "match_score: must be a finite number (got '1e-400')"
