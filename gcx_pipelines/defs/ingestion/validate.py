@@ -358,6 +358,8 @@ def _parse_text(text: pd.Series, type_: pa.DataType) -> pd.Series:
         numbers = pd.to_numeric(as_str.where(ok), errors="coerce").astype(float)
         fits = np.isfinite(numbers)
         if pa.types.is_decimal(type_):
+            # judged as PostgreSQL will store it, rounded to the scale: '0.00001' is 0 in numeric(14, 4)
+            numbers = numbers.round(type_.scale)
             fits &= numbers.abs() < 10.0 ** (type_.precision - type_.scale)
         else:
             # PostgreSQL refuses a double that underflows to zero ("1e-400"); numeric rounds it
