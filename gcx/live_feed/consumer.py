@@ -142,6 +142,14 @@ def _text(value: Any) -> str | None:
     return json.dumps(value)
 
 
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _decode(message: FeedMessage, symbols: dict[str, int]) -> tuple[dict[str, str | None], str | None]:
     """The message as a row of the trades dataset (text values, parsed by validation), or the reason it
     cannot be read as a trade at all (not JSON, not a trade, no known symbol)."""
@@ -149,7 +157,7 @@ def _decode(message: FeedMessage, symbols: dict[str, int]) -> tuple[dict[str, st
     row["updated_at"] = message.published_at.isoformat()
     try:
         body = json.loads(message.payload)
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:  # RecursionError: nested deeper than Python's stack
         return row, f"message: must be a JSON object (got broken JSON: {error})"
     if not isinstance(body, dict):
         return row, f"message: must be a JSON object (got {type(body).__name__})"
@@ -160,6 +168,11 @@ def _decode(message: FeedMessage, symbols: dict[str, int]) -> tuple[dict[str, st
     ]
     if not_text:
         return row, "; ".join(f"{name}: must be a JSON string (got {body[name]!r})" for name in not_text)
+    unencodable = [name for name in TEXT_FIELDS if body.get(name) is not None and not _encodable(body[name])]
+    if unencodable:  # a lone surrogate \u escape: no UTF-8 for it, so Arrow and PostgreSQL refuse it
+        return row, "; ".join(
+            f"{name}: must be valid UTF-8 (got a lone surrogate \\u escape)" for name in unencodable
+        )
     symbol = body.get("symbol")
     row["trade_id"] = body.get("trade_id")
     if not symbol or not symbol.strip():
@@ -401,7 +414,7 @@ class FeedConsumer:
         for message in messages:
             try:
                 body = json.loads(message.payload)
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue
             if isinstance(body, dict) and isinstance(body.get("trade_id"), str):
                 ids.add(body["trade_id"])
