@@ -288,3 +288,18 @@ def test_a_double_that_underflows_to_zero_is_quarantined(reference):
     )
     assert verdict.valid.tolist() == [False, True]
     assert verdict.reasons[0] == "match_score: must be a finite number (got '1e-400')"
+
+
+def test_decimals_are_judged_as_postgresql_rounds_them(reference):
+    """'0.0001' in numeric(14, 3) is stored as 0: it passed '> 0' and raw held a limit of 0 tonnes."""
+    limits = DATASETS_BY_TABLE["compliance__position_limits"]
+    row = {
+        "limit_id": "L1",
+        "member_id": "MBR0001",
+        "commodity_code": "WM",
+        "max_net_position_t": "0.0001",
+        "effective_from": "2024-03-05",
+        "effective_to": None,
+    }
+    verdict = validate(text_batch(limits.columns, [row]), limits.columns, limits.rules, reference)
+    assert verdict.reasons == {0: "max_net_position_t: must be > 0 (got 0)"}
