@@ -5,11 +5,12 @@ Each domain under gcx_pipelines/defs/ exposes its own `defs`; find an asset by i
   dbt/            the dbt project's models as assets, its tests as asset checks
   quality/        Great Expectations suites and cross-layer reconciliation as asset checks
   orchestration/  jobs, schedules and the run-failure sensor
+  reports/        scheduled compliance reports (daily, weekly, monthly, quarterly): PDF, XLSX, CSV, e-mail
 """
 
 import dagster as dg
 
-from gcx_pipelines.defs import dbt, ingestion, orchestration, quality
+from gcx_pipelines.defs import dbt, ingestion, orchestration, quality, reports
 from gcx_pipelines.resources import GcxResource
 
 defs = dg.Definitions.merge(
@@ -17,5 +18,6 @@ defs = dg.Definitions.merge(
     dbt.defs,
     quality.defs,
     orchestration.defs,
+    reports.defs,
     dg.Definitions(resources={"gcx": GcxResource(home=dg.EnvVar("GCX_HOME"))}),
 )

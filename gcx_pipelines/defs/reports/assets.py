@@ -10,7 +10,6 @@ weekly summary on Monday 07:00 for the previous week, the monthly on the 1st and
 the 1st of January, April, July and October, each for the period that just ended.
 """
 
-
 from datetime import date, timedelta
 
 import dagster as dg
@@ -47,6 +46,7 @@ MART_DEPS = [
     dg.AssetKey(["compliance", "fct_compliance_daily"]),
     dg.AssetKey(["marts", "fct_settlements"]),
     dg.AssetKey(["marts", "fct_trades"]),
+    dg.AssetKey(["compliance", "surveillance_alerts"]),  # the ML domain's daily scores
 ]
 
 

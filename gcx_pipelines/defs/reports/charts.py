@@ -27,8 +27,9 @@ def bar_chart_png(counts: dict[str, int], title: str, width_in: float = 9.0, hei
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
     bars = axes.bar(range(len(values)), values, color="#1f5f8b")
-    axes.bar_label(bars, fontsize=7)
-    step = max(1, len(labels) // 31)  # a quarter's days: a label a week or so, every bar still drawn
+    if len(values) <= 31:  # a count on each bar while they are wide enough to carry one
+        axes.bar_label(bars, fontsize=7)
+    step = -(-len(labels) // 16)  # at most 16 labels (a quarter's days: one a week), every bar still drawn
     rotated = len(labels) > 6
     axes.set_xticks(
         range(0, len(labels), step),
@@ -41,7 +42,10 @@ def bar_chart_png(counts: dict[str, int], title: str, width_in: float = 9.0, hei
     axes.set_ylabel("rows", fontsize=8)
     axes.tick_params(axis="y", labelsize=7)
     axes.spines[["top", "right"]].set_visible(False)
-    figure.tight_layout()
+    figure.subplots_adjust(
+        left=0.06, right=0.99, top=0.88, bottom=0.32 if rotated else 0.14
+    )  # no tight_layout:
+    # it draws the whole figure once more just to measure it
     buffer = BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()

@@ -7,6 +7,7 @@ are ("N more rows in the CSV/XLSX"), never silently.
 
 from __future__ import annotations
 
+import textwrap
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from io import BytesIO
@@ -116,12 +117,13 @@ def _section(number: int, section: Section, report: Report) -> list[Flowable]:
         return [*parts, Paragraph(escape(section.note), NOTE)]
     if not section.rows:
         return [*parts, Paragraph("No rows in the period.", BODY)]
-    counts = category_counts(section, report.period)
+    counts = category_counts(section, report.period, through=report.marts_as_of)
     if len(counts) > 1:
         by = "day" if section.spec.date_column and report.period.days > 1 else section.spec.category_column
         png = bar_chart_png(counts, f"{section.spec.title} per {by.replace('_', ' ')}")
         parts.append(Image(BytesIO(png), width=24 * cm, height=24 * cm * 2.6 / 9.0))
-    rows = [section.columns] + [[_cell(value) for value in row] for row in section.rows[:MAX_TABLE_ROWS]]
+    header = [textwrap.fill(column.replace("_", " "), 14) for column in section.columns]  # narrow columns
+    rows = [header] + [[_cell(value) for value in row] for row in section.rows[:MAX_TABLE_ROWS]]
     parts.append(_table(rows, font_size=6))
     left_out = len(section.rows) - MAX_TABLE_ROWS
     if left_out > 0:

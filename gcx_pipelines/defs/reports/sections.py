@@ -8,7 +8,7 @@ table does not exist yet is *not available* and says why, rather than showing ze
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import psycopg
@@ -89,7 +89,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
         table="compliance.surveillance_alerts",
         query="""
             select alert_id, alert_date, pattern, symbol, member_ids, trade_ids, score, detector,
-                   model_version, explanation, reasons, scored_at
+                   model_version, explanation, reasons::text as reasons, scored_at
             from compliance.surveillance_alerts
             where alert_date between %(start)s and %(end)s
             order by score desc, alert_id
@@ -161,10 +161,15 @@ def fetch_section(conn: psycopg.Connection, spec: SectionSpec, period: Period) -
     return Section(spec, columns=columns, rows=cursor.fetchall())
 
 
-def category_counts(section: Section, period: Period) -> dict[str, int]:
-    """Rows per category (or per day over a multi-day period), in a stable order, for the chart."""
+def category_counts(section: Section, period: Period, through: date | None = None) -> dict[str, int]:
+    """Rows per category, or per day over a multi-day period (every day of the period up to
+    `through`, the data's last day, so a day without rows shows as zero rather than vanishing)."""
     counts: dict[str, int] = {}
     if section.spec.date_column and period.days > 1:
+        last = min(period.end, through) if through else period.end
+        counts = {
+            (period.start + timedelta(days=n)).isoformat(): 0 for n in range((last - period.start).days + 1)
+        }
         index = section.columns.index(section.spec.date_column)
         for row in section.rows:
             day: date = row[index]
