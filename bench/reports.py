@@ -9,7 +9,7 @@ the period holding the start), timed per stage: mart queries, charts, PDF, XLSX 
 atomic write into the archive. Rows and PDF pages are reported next to the times.
 
     python -m bench reports --trades 1000000      # stress scale
-    python -m bench reports --trades 3240 --days 90   # about `make demo`'s 90 days at scale 1
+    python -m bench reports --trades 720 --days 90    # `make demo` scale (1.0) over 90 days
 """
 
 from __future__ import annotations
