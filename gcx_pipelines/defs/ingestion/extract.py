@@ -292,7 +292,9 @@ def read_drop_lines(path: Path, columns: Sequence[Column], file_format: str) -> 
             elif file_format == "csv":
                 batch.add(line_number, *_csv_record(line, positions), line)
             else:
-                batch.add(line_number, *_json_record(line, names, text_columns), line)
+                # a UTF-8 byte order mark opens the file, not the record (as in a CSV header)
+                text = line.removeprefix(b"\xef\xbb\xbf") if line_number == 1 else line
+                batch.add(line_number, *_json_record(text, names, text_columns), line)
             if batch.full:
                 yield batch.build()
     if batch.rows:
