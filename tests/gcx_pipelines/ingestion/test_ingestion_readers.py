@@ -144,3 +144,13 @@ def test_an_unreadable_header_is_a_quarantined_row(tmp_path, content):
     assert rows[0]["_source_row"] == 1
     assert rows[0]["_read_error"].startswith("file: header must name the columns")
     assert extract.drop_file(path, "kyc.csv", KYC.columns, "csv").source_rows == len(rows)
+
+
+def test_a_byte_order_mark_opening_a_json_lines_file_is_not_part_of_the_record(tmp_path):
+    """A BOM quarantined the first record of every file a Windows tool wrote (CSV headers allowed it)."""
+    path = tmp_path / "app_sessions.jsonl"
+    line = b'{"session_id": "S1", "user_id": "U1", "platform": "web", "started_at": "2024-03-05T10:00:00Z", "ended_at": null, "pages_viewed": 3}'
+    path.write_bytes(b"\xef\xbb\xbf" + line + b"\n\xef\xbb\xbf" + line + b"\n")
+    first, second = read(path, SESSIONS)
+    assert first["_read_error"] is None and first["_line"] == b"\xef\xbb\xbf" + line
+    assert second["_read_error"].startswith("line: must be valid JSON"), "only the file's first bytes"
