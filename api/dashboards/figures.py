@@ -4,7 +4,7 @@ and the few conversions every dashboard needs."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +26,8 @@ def rows(conn: psycopg.Connection, sql: str, params: dict[str, Any] | Sequence[A
 def plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         return float(value)
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC).isoformat()  # whatever the session's time zone: the platform's is UTC
     if isinstance(value, datetime | date):
         return value.isoformat()
     return value
