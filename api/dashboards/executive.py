@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import psycopg
 
@@ -53,7 +53,7 @@ def latest_complete_period(periods: list[dict]) -> tuple[dict | None, dict | Non
 
 
 def build(
-    conn: psycopg.Connection, days: DayRange, grain: str, commodity: str | None, history_start
+    conn: psycopg.Connection, days: DayRange, grain: str, commodity: str | None, history_start: date
 ) -> Dashboard:
     periods = rows(
         conn,

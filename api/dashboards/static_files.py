@@ -8,7 +8,7 @@ import gzip
 import hashlib
 import importlib.util
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 STATIC_DIR = Path(__file__).with_name("static")
@@ -41,13 +41,16 @@ class StaticFile:
     etag: str
 
 
-@lru_cache(maxsize=16)
 def static_file(name: str) -> StaticFile | None:
-    """One of the allowed files (a fixed list: no path from the request reaches the filesystem),
-    read and compressed once per process; None when the name is not one of them."""
+    """One of the allowed files (a fixed list: no path from the request reaches the filesystem);
+    None when the name is not one of them."""
     path = _files().get(name)
-    if path is None:
-        return None
+    return None if path is None else _load(path)
+
+
+@cache
+def _load(path: Path) -> StaticFile:
+    """Read and compressed once per process (only allowed files get here, so the cache stays small)."""
     body = path.read_bytes()
     return StaticFile(
         body=body,
