@@ -6,6 +6,7 @@
 -- session_close_at] (the close instant included: ingestion accepts a trade at the close as in
 -- session); when that window has no trade, or the day has no session in the calendar, the day's
 -- close. `settlement_price_method` says which rule gave the price.
+{{ config(indexes=[{'columns': ['symbol', 'trade_date']}, {'columns': ['trade_date']}]) }}
 with
 
 daily_bars as (

@@ -6,7 +6,12 @@
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='bar_date',
-        on_schema_change='fail'
+        on_schema_change='fail',
+        indexes=[
+            {'columns': ['symbol', 'bar_start_at']},
+            {'columns': ['bar_start_at']},
+            {'columns': ['bar_date']},
+        ]
     )
 }}
 

@@ -1,6 +1,11 @@
 -- One row per valid trade (latest version), with its instrument, members and beneficial owners.
 -- Valid = a known instrument, an execution time, and a positive price and quantity; raw rows
 -- that fail these were already quarantined by ingestion, and the staging tests check it.
+-- Indexed for the API's pages: by symbol and time, and by time alone, in the pages' stable order.
+{{ config(indexes=[
+    {'columns': ['symbol', 'executed_at', 'trade_id']},
+    {'columns': ['executed_at', 'trade_id']},
+]) }}
 with
 
 trades as (
