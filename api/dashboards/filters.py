@@ -74,7 +74,11 @@ def day_range(
     visible = visible_days(principal, now)
     tier = principal.tier
     end = end or visible.end
-    start = start or max(end - timedelta(days=DEFAULT_DAYS), visible.start)
+    if (
+        start is None
+    ):  # the last DEFAULT_DAYS days before end that the tier sees (no date arithmetic below year 1)
+        span = timedelta(days=DEFAULT_DAYS)
+        start = visible.start if end - visible.start <= span else end - span
     if start >= end:
         raise ApiError(
             422, "invalid_request", f"start ({start}) must be before end ({end}): ranges are [start, end)"

@@ -46,6 +46,7 @@ def test_history_covers_whole_days_only():
         ("free", None, date(2026, 11, 22), 403, "outside_tier_window"),
         ("member", date(2024, 1, 1), None, 403, "outside_tier_window"),
         ("pro", date(2026, 11, 10), date(2026, 11, 10), 422, "invalid_request"),
+        ("pro", None, date(1, 1, 5), 422, "invalid_request"),  # before any data: no default start
     ],
 )
 def test_a_range_the_tier_may_not_see_is_refused_not_truncated(tier, start, end, status, reason):
