@@ -18,6 +18,8 @@ from typing import Any
 
 import psycopg
 
+from api import keys as api_keys
+
 RAW_SCHEMA_SQL = (
     Path(__file__).resolve().parents[2] / "gcx_pipelines" / "defs" / "ingestion" / "raw_schema.sql"
 )
@@ -31,7 +33,9 @@ def ts(text: str) -> datetime:
 
 
 def create_raw_schema(conn: psycopg.Connection) -> None:
+    """The raw contract, and the API's tables (api.request_log is a dbt source too)."""
     conn.execute(RAW_SCHEMA_SQL.read_text())
+    api_keys.ensure_schema(conn)
 
 
 def insert(

@@ -28,6 +28,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
+from api import keys as api_keys
 from gcx_pipelines.project import dbt_env, dbt_executable, dbt_project, environment
 from gcx_pipelines.resources import GcxResource
 
@@ -37,8 +38,8 @@ class GcxDbtTranslator(DagsterDbtTranslator):
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
-            # the identifier is the raw table: exchange__trades, compliance__kyc_checks, ingestion_log
-            return dg.AssetKey(["raw", dbt_resource_props["identifier"]])
+            # the table itself: raw/exchange__trades, raw/compliance__kyc_checks, raw/ingestion_log, api/request_log
+            return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["identifier"]])
         return super().get_asset_key(dbt_resource_props)
 
     def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str] | None:
@@ -103,6 +104,8 @@ def dbt_resource() -> DbtCliResource:
 )
 def warehouse_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, gcx: GcxResource):
     """`dbt build` of the selected models and snapshot: staging, intermediate and marts, each with its tests."""
+    with gcx.connect("warehouse") as conn:
+        api_keys.ensure_schema(conn)  # api.request_log is a source: the API may never have run here
     env = {**dbt_env(gcx.settings()), **SUBSET_TESTS}
     with environment(env):  # DbtCliResource passes dbt the process environment
         yield from dbt.cli(["build"], context=context).stream().fetch_row_counts()
