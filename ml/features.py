@@ -39,6 +39,7 @@ SURVEILLANCE_FEATURES = [
     "cycle_trade_share",
     "cycle_size",
     "cycle_price_range",
+    "cycle_distinct_lots",
     "order_count",
     "cancel_ratio",
     "order_to_trade_ratio",
@@ -249,8 +250,10 @@ def _trade_features(sides: pd.DataFrame, cycles: pd.DataFrame, shared_owner_memb
     if len(on_cycle):
         prices = on_cycle.groupby(SURVEILLANCE_KEY).price_ghs_per_t
         out["cycle_price_range"] = (prices.max() - prices.min()) / prices.min()
+        out["cycle_distinct_lots"] = on_cycle.groupby(SURVEILLANCE_KEY).quantity_t.nunique()
     else:
         out["cycle_price_range"] = np.nan
+        out["cycle_distinct_lots"] = np.nan
     out = out.reset_index()
     out["has_shared_owner"] = out.member_id.isin(shared_owner_members).astype(float)
     return out.drop(columns="buy_t")
@@ -372,7 +375,8 @@ def _price_history_features(sides: pd.DataFrame, trades: pd.DataFrame) -> pd.Dat
         .reset_index()
     )
     member_days = member_days.merge(symbol_days, on=["activity_date", "symbol"], how="left")
-    member_days["member_volume_share"] = member_days.gross_t / member_days.volume
+    # each trade has two sides: a member on both sides of all the day's trades has a share of 1
+    member_days["member_volume_share"] = member_days.gross_t / (2 * member_days.volume)
     # the symbol's trading days, numbered, so "the last 5 days" means the symbol's last 5 sessions
     symbol_days["day_number"] = symbol_days.groupby("symbol").cumcount()
     member_days = member_days.merge(
@@ -431,6 +435,7 @@ def surveillance_features(data: MarketData) -> pd.DataFrame:
     frame["has_shared_owner"] = frame.member_id.isin(shared_owner_members(data.accounts)).astype(float)
     frame["cycle_size"] = frame.cycle_size.fillna(0)
     frame["cycle_trade_share"] = frame.cycle_trade_share.fillna(0)
+    frame["cycle_distinct_lots"] = frame.cycle_distinct_lots.fillna(0)
     frame["member_flip_to_sell"] = frame.member_flip_to_sell.fillna(0)
     frame[SURVEILLANCE_FEATURES] = frame[SURVEILLANCE_FEATURES].astype(float)
     evidence = _evidence(sides, data.orders)

@@ -34,7 +34,8 @@ class SurveillanceModel:
     classifier: object | None
     """A fitted multiclass classifier (classes: "none" and the patterns it saw), or None when the
     training data had no labelled episode: the rules then score alone."""
-    anomaly: object
+    anomaly: object | None
+    """An isolation forest on the training rows (None only in the search's trial models)."""
     anomaly_training_scores: np.ndarray
     reference: FeatureReference
     importance: dict[str, float]
@@ -57,8 +58,8 @@ class SurveillanceModel:
 
     def anomaly_scores(self, frame: pd.DataFrame) -> np.ndarray:
         """Share of training rows less unusual than each row (0..1; 0.99 = rarer than 99 %)."""
-        if len(frame) == 0:
-            return np.array([])
+        if len(frame) == 0 or self.anomaly is None:
+            return np.zeros(len(frame))
         filled = frame[self.features].fillna(pd.Series(self.reference.medians)).to_numpy(dtype=float)
         unusual = -self.anomaly.score_samples(filled)
         return np.searchsorted(self.anomaly_training_scores, unusual, side="right") / len(

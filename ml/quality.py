@@ -33,6 +33,7 @@ SURVEILLANCE_COUNTS = [
     "close_window_aggressor_count",
     "member_days_active_5d",
     "cycle_size",
+    "cycle_distinct_lots",
 ]
 MEMBER_RISK_RATES = ["delayed_rate_30d", "overdue_amount_share", "symbol_concentration_30d"]
 

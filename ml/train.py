@@ -99,10 +99,11 @@ SURVEILLANCE_DEFAULT = {
 
 
 def fit_surveillance(
-    frame: pd.DataFrame, labels: pd.Series, params: dict, seed: int = 0
+    frame: pd.DataFrame, labels: pd.Series, params: dict, seed: int = 0, complete: bool = True
 ) -> SurveillanceModel:
     """Gradient boosting on the patterns with at least MIN_POSITIVES labelled rows (others stay
-    with their rules), an isolation forest on every row, and the training window's reference."""
+    with their rules), an isolation forest on every row, and the training window's reference.
+    `complete=False` (the search's trials) skips feature importance and the anomaly detector."""
     features = list(SURVEILLANCE_FEATURES)
     x = frame[features].to_numpy(dtype=float)
     counts = labels.value_counts()
@@ -113,8 +114,11 @@ def fit_surveillance(
         classifier = HistGradientBoostingClassifier(
             **params, class_weight="balanced", random_state=seed, early_stopping=False
         ).fit(x, y)
-        importance = _importance(classifier, x, y, features, seed)
+        if complete:
+            importance = _importance(classifier, x, y, features, seed)
     reference = FeatureReference.of(frame, features)
+    if not complete:
+        return SurveillanceModel(features, classifier, None, np.array([]), reference, importance, params)
     filled = frame[features].fillna(pd.Series(reference.medians)).to_numpy(dtype=float)
     anomaly = IsolationForest(n_estimators=100, random_state=seed).fit(filled)
     training_scores = np.sort(-anomaly.score_samples(filled))
@@ -155,7 +159,7 @@ def train_surveillance(
     fit_part, check_part = split.train(frame.activity_date), split.held_out(frame.activity_date)
 
     def fit_and_score(params: dict) -> float:
-        model = fit_surveillance(frame[fit_part], labels[fit_part], params, seed)
+        model = fit_surveillance(frame[fit_part], labels[fit_part], params, seed, complete=False)
         return surveillance_validation_score(model, frame[check_part], labels[check_part])
 
     if labels[fit_part].isin(PATTERNS).sum() >= MIN_POSITIVES and labels[check_part].isin(PATTERNS).any():

@@ -273,13 +273,13 @@ def build_model_assets(spec: ModelSpec) -> list:
                 for path in spec.images(model, frame[held_out], labels[held_out], Path(folder)):
                     mlflow.log_artifact(str(path), artifact_path="evaluation")
             version = registry.log_model(model, spec.registered_name, frame[model.features].head(50))
-        registry.set_alias(spec.registered_name, registry.CHALLENGER, version.version, settings)
+        registry.set_alias(spec.registered_name, registry.CHALLENGER, str(version.version), settings)
         context.log.info(
             f"{spec.registered_name} v{version.version} (run {run.info.run_id}): {_finite(metrics)}"
         )
         return dg.MaterializeResult(
             metadata={
-                "version": version.version,
+                "version": str(version.version),
                 "run_id": run.info.run_id,
                 "held_out_from": split.held_out_from.isoformat(),
                 "search_trials": len(trials),
@@ -359,15 +359,15 @@ def build_model_assets(spec: ModelSpec) -> list:
         decision = promotion_decision(
             challenger_metric=float(tags.get("evaluation.challenger_metric", "nan")),
             champion_metric=float(tags.get("evaluation.champion_metric", "nan")),
-            has_champion=champion is not None and champion.version != challenger.version,
+            has_champion=champion is not None and str(champion.version) != str(challenger.version),
             champion_error=tags.get("evaluation.champion_error", ""),
             higher_is_better=spec.higher_is_better,
             evaluated_against=tags.get("evaluation.champion_version", ""),
-            champion_version=champion.version if champion else "",
+            champion_version=str(champion.version) if champion else "",
         )
         if decision.promote:
-            registry.set_alias(spec.registered_name, registry.CHAMPION, challenger.version, settings)
-        now = challenger.version if decision.promote else champion.version
+            registry.set_alias(spec.registered_name, registry.CHAMPION, str(challenger.version), settings)
+        now = str(challenger.version if decision.promote else champion.version)
         context.log.info(f"{spec.registered_name}: champion v{now} ({decision.reason})")
         return dg.MaterializeResult(
             metadata={"champion_version": now, "promoted": decision.promote, "reason": decision.reason}
