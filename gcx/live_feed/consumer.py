@@ -416,8 +416,10 @@ class FeedConsumer:
                 body = json.loads(message.payload)
             except (ValueError, RecursionError):
                 continue
-            if isinstance(body, dict) and isinstance(body.get("trade_id"), str):
-                ids.add(body["trade_id"])
+            trade_id = body.get("trade_id") if isinstance(body, dict) else None
+            # an id PostgreSQL cannot take as text (NUL, lone surrogate) is never stored: judge() quarantines it
+            if isinstance(trade_id, str) and "\x00" not in trade_id and _encodable(trade_id):
+                ids.add(trade_id)
         if not ids:
             return {}
         rows = self.warehouse.execute(
