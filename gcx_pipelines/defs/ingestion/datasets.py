@@ -79,6 +79,12 @@ class Dataset:
 # Row rules that need other columns or the exchange's reference data
 
 
+def _looked_up(keys: pd.Series, table: pd.Series) -> pd.Series:
+    """`table`'s value for each key (missing where absent), keeping its dtype. Series.map raises
+    TypeError when `table` holds instants and is empty (an exchange with no trading calendar yet)."""
+    return table.reindex(keys).set_axis(keys.index)
+
+
 def _is_gcx_trade(frame: pd.DataFrame, reference: Reference) -> pd.Series:
     """Trades on GCX's own instruments; imported trades of other venues follow their venue's rules."""
     return frame["instrument_id"].map(reference.instruments["venue"]).eq("GCX")
@@ -90,14 +96,14 @@ def _executed_after_update(frame: pd.DataFrame, reference: Reference) -> pd.Seri
 
 def _outside_session(frame: pd.DataFrame, reference: Reference) -> pd.Series:
     day = frame["executed_at"].dt.tz_localize(None).dt.floor("D")
-    opens = day.map(reference.sessions["session_open_at"])
-    closes = day.map(reference.sessions["session_close_at"])
+    opens = _looked_up(day, reference.sessions["session_open_at"])
+    closes = _looked_up(day, reference.sessions["session_close_at"])
     inside = (frame["executed_at"] >= opens) & (frame["executed_at"] <= closes)
     return _is_gcx_trade(frame, reference) & frame["executed_at"].notna() & ~inside
 
 
 def _on_delisted_instrument(frame: pd.DataFrame, reference: Reference) -> pd.Series:
-    delisted_on = frame["instrument_id"].map(reference.instruments["delisted_on"])
+    delisted_on = _looked_up(frame["instrument_id"], reference.instruments["delisted_on"])
     return frame["executed_at"].dt.tz_localize(None) >= delisted_on
 
 
