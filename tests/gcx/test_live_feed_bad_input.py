@@ -61,3 +61,28 @@ def test_a_message_that_stopped_the_consumer_is_quarantined(payload, reason):
     assert [trade["seq"] for trade in verdicts.trades] == [1]
     [(message, why)] = verdicts.quarantined
     assert message.seq == 2 and why.startswith(reason)
+
+
+def test_a_trade_id_postgresql_cannot_take_does_not_stop_the_consumer(empty_exchange):
+    """A NUL in a trade id (JSON \\u0000) failed the consumer's look-up of stored ids, before judging."""
+    import threading
+
+    from gcx import database
+    from gcx.live_feed.consumer import FeedConsumer
+    from gcx.live_feed.hot import ensure_hot_schema
+    from gcx_pipelines.defs.ingestion.load import ensure_raw_schema
+
+    with database.connect("exchange") as conn:
+        conn.execute(
+            "insert into instruments (instrument_id, symbol, tick_size_ghs, lot_size_t, listed_on)"
+            " values (1, 'GEJWM1', 0.5, 50, '2019-01-01')"
+        )
+        for payload in (GOOD.replace('"T1"', '"T\\u0000"'), GOOD.replace('"T1"', '"T\\ud800"')):
+            conn.execute("insert into feed_messages (payload) values (%s)", (payload,))
+    with database.connect("warehouse") as conn:
+        ensure_raw_schema(conn)
+        ensure_hot_schema(conn)
+        conn.execute("delete from hot.consumer_offsets where consumer = 'nul_ids'")
+    with FeedConsumer(empty_exchange, consumer="nul_ids") as consumer:
+        summary = consumer.run(threading.Event(), catch_up=True)
+    assert (summary.messages, summary.quarantined) == (2, 2)

@@ -303,3 +303,12 @@ def test_decimals_are_judged_as_postgresql_rounds_them(reference):
     }
     verdict = validate(text_batch(limits.columns, [row]), limits.columns, limits.rules, reference)
     assert verdict.reasons == {0: "max_net_position_t: must be > 0 (got 0)"}
+
+
+def test_trades_validate_against_an_empty_trading_calendar():
+    """An exchange with no calendar yet (only `gcx import trades`) made the session rule raise TypeError."""
+    verdict = validate(
+        trades_batch(good_trade()), TRADES.columns, TRADES.rules, Reference.empty(), key=TRADES.key
+    )
+    assert verdict.valid.tolist() == [False]
+    assert "instrument_id: must be a known instrument" in verdict.reasons[0]
