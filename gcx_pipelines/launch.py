@@ -7,6 +7,8 @@ Runs started here are recorded in the platform's Dagster instance (dagster.yaml:
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
@@ -18,6 +20,10 @@ from gcx_pipelines.instance import PROJECT_ROOT, dagster_environment, platform_i
 
 EVERYTHING_JOB = "end_of_day_job"
 """Ingestion of every source for the days, then the full warehouse build with all checks."""
+LAUNCHED_BY_TAG = "gcx/launched_by"
+LIVENESS_LOCK_TAG = "gcx/liveness_lock"
+"""Tag of a `gcx materialize` run: the PostgreSQL advisory lock its process holds while it runs."""
+UNFINISHED = ("NOT_STARTED", "STARTING", "STARTED", "CANCELING")
 
 
 @dataclass(frozen=True)
@@ -74,15 +80,21 @@ def materialize(
         print(f"No source data between {start} and {end} (sources cover {found}).")
         return False
     print(f"Materializing {days} ({(days.last - days.first).days + 1} daily partitions) ...")
-    with platform_instance(settings) as instance:
+    from dagster._core.utils import make_new_run_id
+
+    run_id = make_new_run_id()
+    with platform_instance(settings) as instance, _liveness_lock(settings, run_id) as lock:
         from gcx_pipelines.definitions import defs
 
+        fail_abandoned_runs(instance, settings)
         result = defs.resolve_job_def(job_name).execute_in_process(
             instance=instance,
+            run_id=run_id,
             tags={
                 ASSET_PARTITION_RANGE_START_TAG: days.first.isoformat(),
                 ASSET_PARTITION_RANGE_END_TAG: days.last.isoformat(),
-                "gcx/launched_by": "gcx materialize",
+                LAUNCHED_BY_TAG: "gcx materialize",
+                LIVENESS_LOCK_TAG: str(lock),
             },
             raise_on_error=False,
         )
@@ -102,6 +114,51 @@ def materialize(
         f"{checks - len(failed_checks)}/{checks} checks passed."
     )
     return result.success and not failed_checks
+
+
+def _lock_id(run_id: str) -> int:
+    return int(run_id.replace("-", "")[:15], 16)  # fits a bigint
+
+
+@contextmanager
+def _liveness_lock(settings: Settings, run_id: str) -> Iterator[int]:
+    """Hold an advisory lock named after the run for as long as this process runs it: PostgreSQL
+    releases it when the process ends, however it ends (even SIGKILL), so a later `gcx materialize`
+    can tell a run still going from one whose process is gone (see `fail_abandoned_runs`)."""
+    lock = _lock_id(run_id)
+    with psycopg.connect(database.database_url("dagster", settings=settings), autocommit=True) as conn:
+        conn.execute("select pg_advisory_lock(%s)", (lock,))
+        yield lock
+
+
+def fail_abandoned_runs(instance, settings: Settings) -> list[str]:
+    """Mark FAILED the `gcx materialize` runs that are still unfinished in the run history although the
+    process running them is gone (killed, crashed, machine restarted): an in-process run has no
+    daemon watching it, so Dagster would show it STARTED forever. Returns their run ids."""
+    from dagster._core.storage.dagster_run import DagsterRunStatus, RunsFilter
+
+    runs = instance.get_runs(
+        RunsFilter(
+            statuses=[DagsterRunStatus(status) for status in UNFINISHED],
+            tags={LAUNCHED_BY_TAG: "gcx materialize"},
+        )
+    )
+    abandoned = []
+    with psycopg.connect(database.database_url("dagster", settings=settings), autocommit=True) as conn:
+        for run in runs:
+            lock = run.tags.get(LIVENESS_LOCK_TAG)
+            if (
+                lock is None
+                or not conn.execute("select pg_try_advisory_lock(%s)", (int(lock),)).fetchone()[0]
+            ):
+                continue  # a run from before the lock existed, or its process is still running it
+            conn.execute("select pg_advisory_unlock(%s)", (int(lock),))
+            instance.report_run_failed(
+                run, "the process running it ended before the run finished (killed or crashed)"
+            )
+            print(f"Run {run.run_id} had been abandoned unfinished by its process: marked FAILED.")
+            abandoned.append(run.run_id)
+    return abandoned
 
 
 def dagster_ui_command(settings: Settings, host: str, port: int) -> tuple[list[str], dict[str, str]]:
