@@ -340,7 +340,15 @@ def export_file(
             raise ApiError(422, "invalid_request", f"dataset {dataset.id} has no symbol column: omit symbol")
         require_known_symbols(conn, symbols)
         query = ExportQuery(dataset, query.start, query.end, symbols)
-    exported = prepare_export(conn, request.app.state.settings.home.resolve() / "exports", query, output)
+    try:
+        exported = prepare_export(conn, request.app.state.settings.home.resolve() / "exports", query, output)
+    except OSError as error:  # the exports folder is full or not writable: nothing was served
+        raise ApiError(
+            503,
+            "export_unavailable",
+            f"the export could not be written ({error.strerror or error}); retry later",
+            headers={"Retry-After": "60"},
+        ) from error
     response = FileResponse(
         exported.path,
         media_type=exported.media_type,

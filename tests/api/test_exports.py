@@ -164,3 +164,15 @@ def test_compliance_exports_a_compliance_dataset(client, auth, built_platform):
     assert response.status_code == 200, response.text
     (count,) = query(built_platform, "select count(*) from compliance.fct_large_trades")[0]
     assert int(response.headers["x-row-count"]) == count == len(pd.read_csv(io.BytesIO(response.content)))
+
+
+def test_an_export_that_cannot_be_written_is_503_not_500(client, pro, built_platform):
+    blocker = built_platform.home.resolve() / "exports" / "settlements"  # a file where its folder goes
+    blocker.parent.mkdir(parents=True, exist_ok=True)
+    blocker.write_text("not a folder")
+    try:
+        response = client.get("/v1/datasets/settlements/export", headers=pro)
+    finally:
+        blocker.unlink()
+    assert response.status_code == 503 and response.json()["error"]["reason"] == "export_unavailable"
+    assert response.headers["retry-after"] == "60"
