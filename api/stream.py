@@ -213,6 +213,7 @@ class TradeStream:
         self.timelines = {delay: Timeline(delay) for delay in delays}
         self._conn: psycopg.AsyncConnection | None = None
         self._task: asyncio.Task | None = None
+        self._started = False
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="trade-stream")
@@ -240,9 +241,13 @@ class TradeStream:
     async def _connect(self) -> psycopg.AsyncConnection:
         conn = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
         await conn.execute(f"listen {HOT_CHANNEL}")
-        for timeline in self.timelines.values():  # start at the head: subscribers replay what they need
-            page = await read_page_async(conn, MAX_SEQ - 1, 1, timeline.visible_until())
-            timeline.released = max(timeline.released, page.head) if timeline.released else page.head
+        if not self._started:  # start at the head: subscribers replay what they need
+            for timeline in self.timelines.values():
+                page = await read_page_async(conn, MAX_SEQ - 1, 1, timeline.visible_until())
+                timeline.released = page.head
+            self._started = True
+        # a reconnect keeps each timeline's mark: what was stored meanwhile is published to the
+        # subscribers that stayed connected, not skipped
         return conn
 
     async def _run(self) -> None:
