@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 
 import psycopg
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from psycopg_pool import ConnectionPool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -112,5 +113,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (health, me, reference, history, realtime, datasets, dashboards):
         app.include_router(module.router)
     app.add_middleware(MeteringMiddleware, writer=lambda: app.state.meter)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.api_cors_origins,
+        allow_methods=["GET", "HEAD", "POST"],
+        allow_headers=["Authorization", "Last-Event-ID", "Content-Type"],
+        expose_headers=[
+            "X-Next-Cursor",
+            "X-Row-Count",
+            "Retry-After",
+            "RateLimit-Limit",
+            "RateLimit-Remaining",
+            "RateLimit-Reset",
+        ],
+        max_age=600,
+    )
     app.add_middleware(SecurityHeaders)
     return app

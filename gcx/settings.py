@@ -34,9 +34,17 @@ class Settings(BaseSettings):
     smtp_recipients: Annotated[list[str], NoDecode] = []
     """Who receives the reports: comma-separated in GCX_SMTP_RECIPIENTS."""
 
-    @field_validator("smtp_recipients", mode="before")
+    api_cors_origins: Annotated[list[str], NoDecode] = []
+    """Web origins allowed to call the API from a browser (comma-separated in GCX_API_CORS_ORIGINS);
+    none by default: only same-origin pages (the dashboards) and non-browser clients."""
+
+    api_database_password: SecretStr | None = None
+    """Password of the API's database role (gcx_api) on an external server (GCX_API_DATABASE_PASSWORD);
+    the embedded server lets it in over its Unix socket without one (docs/governance.md)."""
+
+    @field_validator("smtp_recipients", "api_cors_origins", mode="before")
     @classmethod
-    def _split_recipients(cls, value: object) -> object:
+    def _split_list(cls, value: object) -> object:
         if isinstance(value, str):
             return [address.strip() for address in value.split(",") if address.strip()]
         return value

@@ -119,3 +119,25 @@ def test_the_database_refuses_a_key_with_an_unknown_tier(built_platform):
         conn.execute(
             "insert into api.keys (key_id, secret_sha256, name, tier, role) values ('x', ''::bytea, 'x', 'gold', 'quant')"
         )
+
+
+def test_cross_origin_browsers_are_not_let_in_by_default(client):
+    response = client.options(
+        "/v1/me",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"},
+    )
+    assert "access-control-allow-origin" not in response.headers
+
+
+def test_configured_origins_are_let_in(built_platform):
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+
+    app = create_app(built_platform.model_copy(update={"api_cors_origins": ["https://research.example"]}))
+    with TestClient(app) as other:
+        response = other.options(
+            "/v1/me",
+            headers={"Origin": "https://research.example", "Access-Control-Request-Method": "GET"},
+        )
+    assert response.headers["access-control-allow-origin"] == "https://research.example"
