@@ -1,0 +1,77 @@
+"""Fault: `gcx materialize` SIGKILLed while a raw partition is being loaded (its COPY into raw in flight),
+then run again. Nothing may be lost or doubled (recounted from the source, per dataset and day), and
+Dagster's run history must say what happened: the killed run not succeeded (the re-run marks it
+FAILED, since no daemon watches an in-process run), the re-run succeeded."""
+
+import signal
+import time
+from datetime import UTC, datetime
+
+import ledger
+from processes import Platform, materialized_days, recount, wait_until
+
+
+def _loading_raw(platform: Platform, started: datetime) -> bool:
+    """A raw partition is loaded already in this run, and another one's COPY is in flight right now."""
+    with platform.connect("warehouse") as conn:
+        loaded = conn.execute(
+            "select count(*) from raw.ingestion_log where loaded_at > %s", (started,)
+        ).fetchone()[0]
+        copying = conn.execute(
+            "select count(*) from pg_stat_activity where datname = 'warehouse' and state = 'active'"
+            " and query ilike 'copy raw.%%'"
+        ).fetchone()[0]
+    return loaded > 0 and copying > 0
+
+
+def test_killed_ingestion_run_is_rerun_with_nothing_lost_or_doubled(tmp_path):
+    with Platform.create(tmp_path / "home") as platform:
+        assert platform.gcx_run("simulate", "--days", "2", "--seed", "11", "--bad-rate", "0.03") == 0
+        days = materialized_days(platform)
+        # a first load, so the kill hits a partition that has rows to lose or double
+        assert platform.gcx_run("materialize", "--job", "ingestion_job", name="materialize-1") == 0
+        before = {(c.table, c.day): c for c in recount(platform, days)}
+
+        started = datetime.now(UTC)
+        run = platform.start("materialize", "--job", "ingestion_job", name="materialize-killed")
+        wait_until(lambda: run.poll() is not None or _loading_raw(platform, started), 600, "a raw COPY")
+        assert run.poll() is None, "the run ended before a raw partition was loading"
+        platform.kill(run, signal.SIGKILL)
+        killed_at = time.monotonic()
+
+        runs = platform.runs()
+        killed_id, killed_status, _ = runs[-1]
+        assert killed_status == "STARTED", "Dagster shows the killed run STARTED until something notices"
+        leftovers = [p for p in platform.settings.lake_dir.rglob("*.tmp")]
+        # mid-kill: the loads that committed are whole, the one in flight rolled back with its session
+        during = recount(platform, days)
+        assert not [c for c in during if c.loaded_twice], "a partition loaded twice after the kill"
+
+        assert platform.gcx_run("materialize", "--job", "ingestion_job", name="materialize-rerun") == 0, (
+            platform.log_tail("materialize-rerun")
+        )
+        statuses = {run_id: status for run_id, status, _ in platform.runs()}
+        assert statuses[killed_id] == "FAILURE", "the re-run marks the abandoned run FAILED"
+        rerun_id = platform.runs()[-1][0]
+        assert statuses[rerun_id] == "SUCCESS"
+
+        after = recount(platform, days)
+        wrong = [c for c in after if not c.exact]
+        lost = sum(c.lost for c in after)
+        duplicated = sum(c.loaded_twice for c in after)
+        changed = [c for c in after if c != before[(c.table, c.day)]]
+        ledger.fault(
+            "SIGKILL gcx materialize mid raw load, re-run",
+            survived=not wrong and not changed,
+            rows_lost=lost,
+            rows_duplicated=duplicated,
+            detail=(
+                f"{sum(c.source for c in after)} source rows in {len(after)} dataset-days reconciled "
+                f"source = lake = raw + quarantine; killed run {killed_status} -> {statuses[killed_id]}, "
+                f"re-run {statuses[rerun_id]} ({time.monotonic() - killed_at:.0f} s); "
+                f"{len(leftovers)} temp lake file(s) left by the kill"
+            ),
+        )
+        assert not wrong, wrong
+        assert not changed, changed
+        assert sum(c.source for c in after) > 0
