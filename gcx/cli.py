@@ -320,3 +320,28 @@ def feed(
         f"feed: {summary.messages} messages in {summary.batches} batches: "
         f"{summary.trades} trades stored, {summary.quarantined} quarantined"
     )
+
+
+privacy_app = typer.Typer(no_args_is_help=True, help="Personal data of platform users (docs/governance.md).")
+app.add_typer(privacy_app, name="privacy")
+
+
+@privacy_app.command("erase")
+def privacy_erase(
+    user: Annotated[str, typer.Option("--user", help="The platform user's id, e.g. U0000001.")],
+) -> None:
+    """Erase a platform user's personal data (e-mail, name, phone) from the landing files, the lake,
+    the warehouse and the exports, keeping their rows; the erasure is recorded in api.audit_log."""
+    from gcx.governance.privacy import UnknownUser, erase_user
+    from gcx.settings import get_settings
+
+    try:
+        erasure = erase_user(user, get_settings())
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--user") from error
+    except UnknownUser as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(code=1) from error
+    for place, count in erasure.counts.items():
+        typer.echo(f"{place:40} {count:>8}")
+    typer.echo(f"erased user {user}: {erasure.total} records redacted or removed; recorded in api.audit_log")
