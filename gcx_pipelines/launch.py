@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
+import dagster as dg
 import psycopg
 
 from gcx import database
@@ -98,20 +99,19 @@ def materialize(
             },
             raise_on_error=False,
         )
-    failed_checks = [
-        evaluation for evaluation in result.get_asset_check_evaluations() if not evaluation.passed
-    ]
+    # A check that fails with severity WARN (e.g. feature drift) is reported but does not fail the run.
+    not_passed = [evaluation for evaluation in result.get_asset_check_evaluations() if not evaluation.passed]
+    failed_checks = [e for e in not_passed if e.severity == dg.AssetCheckSeverity.ERROR]
     for event in result.get_step_failure_events():
         print(f"FAILED step {event.step_key}: {event.event_specific_data.error.message.strip()}")
-    for evaluation in failed_checks:
-        print(
-            f"FAILED check {evaluation.asset_key.to_user_string()}:{evaluation.check_name} ({evaluation.severity.value})"
-        )
+    for evaluation in not_passed:
+        label = "FAILED" if evaluation in failed_checks else "WARNING"
+        print(f"{label} check {evaluation.asset_key.to_user_string()}:{evaluation.check_name}")
     materialized = len(result.get_asset_materialization_events())
     checks = len(result.get_asset_check_evaluations())
     print(
         f"Run {result.run_id}: {'succeeded' if result.success else 'FAILED'}; {materialized} assets materialized, "
-        f"{checks - len(failed_checks)}/{checks} checks passed."
+        f"{checks - len(not_passed)}/{checks} checks passed, {len(not_passed) - len(failed_checks)} warned."
     )
     return result.success and not failed_checks
 

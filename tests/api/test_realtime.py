@@ -21,57 +21,7 @@ from api.routes.history import request_time
 from api.routes.realtime import cursor_of
 from api.stream import Subscription, Timeline, TradeEvent
 from gcx import database
-from gcx.live_feed.consumer import FeedConsumer
-from gcx.live_feed.hot import forget_feed
-from gcx.simulator import run_live, simulate
 from tests.api.conftest import bearer
-from tests.conftest import BUILT_PLATFORM_DAYS
-
-
-class Feed:
-    """Live trading on the `settings` exchange, consumed into the built platform's hot tables."""
-
-    def __init__(self, settings, built_platform):
-        self.settings, self.built = settings, built_platform
-        self.consumer = FeedConsumer(built_platform, batch_size=50, exchange_settings=settings)
-        self.consumer.reset()
-        self.stop = threading.Event()
-        self.thread = threading.Thread(
-            target=self.consumer.run, args=(self.stop,), kwargs={"idle_poll_s": 0.2}
-        )
-        self.thread.start()
-
-    def trade(self, seconds: float, seed: int, bad_rate: float = 0.0) -> None:
-        run_live(trades_per_second=25, duration=seconds, seed=seed, bad_rate=bad_rate, settings=self.settings)
-        with database.connect("exchange", settings=self.settings) as conn:
-            head = conn.execute("select max(seq) from feed_messages").fetchone()[0]
-        deadline = time.monotonic() + 10
-        while self.consumer.position < head:
-            assert time.monotonic() < deadline, "the consumer did not catch up"
-            time.sleep(0.02)
-
-    def hot(self, after: int = 0, symbol: str | None = None) -> list[tuple[int, str]]:
-        with database.connect("warehouse", settings=self.built) as conn:
-            return conn.execute(
-                "select seq, trade_id from hot.trades where seq > %s and (%s::text is null or symbol = %s) order by seq",
-                (after, symbol, symbol),
-            ).fetchall()
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join()
-        forget_feed(self.consumer.warehouse)
-        self.consumer.close()
-
-
-@pytest.fixture(scope="module")
-def feed(settings, built_platform):
-    start = datetime.now(UTC).date() - timedelta(days=BUILT_PLATFORM_DAYS)
-    simulate(start, 1, seed=29, settings=settings)
-    live = Feed(settings, built_platform)
-    live.trade(1.5, seed=21, bad_rate=0.2)
-    yield live
-    live.close()
 
 
 def seq_of(cursor: str) -> int:
