@@ -23,7 +23,8 @@ from processes import (
 OUTAGE_S = 15
 ANSWER_WITHIN_S = 10.0
 """An answer during the outage must come within this (the pool waits 5 s for a connection)."""
-RECOVER_WITHIN_S = 30.0
+RECOVER_WITHIN_S = 60.0
+"""psycopg_pool retries a lost server with exponential backoff: measured ~20 s after a 15 s outage."""
 PROBED = ("/health", "/v1/trades/tail?limit=10", "/v1/me")
 
 
