@@ -37,6 +37,7 @@ import pyarrow.parquet as pq
 from psycopg import sql
 
 from api.catalog import Dataset
+from gcx.governance.retention import include_archived_partitions
 
 REUSE_S = 300.0
 """How long an export file is served again for the same query (a HEAD, then its GET)."""
@@ -162,10 +163,11 @@ def write_csv(conn: psycopg.Connection, query: ExportQuery, path: Path) -> int:
 
 def copy_csv(conn: psycopg.Connection, query: ExportQuery, sink: BinaryIO) -> int:
     """COPY the query's rows to `sink` as CSV with a header, a chunk at a time; the number of rows."""
-    statement = sql.SQL("copy ({}) to stdout with (format csv, header)").format(query.statement())
     with conn.transaction():
         conn.execute("set local timezone to 'UTC'")
         conn.execute("set local datestyle to 'ISO, YMD'")
+        query = include_archived_partitions(conn, query)  # partitions retention moved to the lake
+        statement = sql.SQL("copy ({}) to stdout with (format csv, header)").format(query.statement())
         with conn.cursor() as cursor:
             with cursor.copy(statement, query.params()) as copy:
                 buffer = bytearray()

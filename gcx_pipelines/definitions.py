@@ -7,11 +7,12 @@ Each domain under gcx_pipelines/defs/ exposes its own `defs`; find an asset by i
   ml/             surveillance and member-risk models: features, MLflow training, promotion, daily scores
   orchestration/  jobs, schedules and the run-failure sensor
   reports/        scheduled compliance reports (daily, weekly, monthly, quarterly): PDF, XLSX, CSV, e-mail
+  governance/     retention: partitions past their dataset's retention archived to the lake
 """
 
 import dagster as dg
 
-from gcx_pipelines.defs import dbt, ingestion, ml, orchestration, quality, reports
+from gcx_pipelines.defs import dbt, governance, ingestion, ml, orchestration, quality, reports
 from gcx_pipelines.resources import GcxResource
 
 defs = dg.Definitions.merge(
@@ -21,5 +22,6 @@ defs = dg.Definitions.merge(
     ml.defs,
     orchestration.defs,
     reports.defs,
+    governance.defs,
     dg.Definitions(resources={"gcx": GcxResource(home=dg.EnvVar("GCX_HOME"))}),
 )
