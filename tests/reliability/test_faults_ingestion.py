@@ -12,16 +12,19 @@ from processes import Platform, materialized_days, recount, wait_until
 
 
 def _loading_raw(platform: Platform, started: datetime) -> bool:
-    """A raw partition is loaded already in this run, and another one's COPY is in flight right now."""
+    """A raw partition is loaded already in this run, and another one's load transaction is open right
+    now (its delete, COPY or log insert running, or Python validating a batch between them)."""
     with platform.connect("warehouse") as conn:
         loaded = conn.execute(
             "select count(*) from raw.ingestion_log where loaded_at > %s", (started,)
         ).fetchone()[0]
-        copying = conn.execute(
-            "select count(*) from pg_stat_activity where datname = 'warehouse' and state = 'active'"
-            " and query ilike 'copy raw.%%'"
+        loading = conn.execute(
+            "select count(*) from pg_stat_activity where datname = 'warehouse' and pid <> pg_backend_pid()"
+            " and xact_start is not null and state in ('active', 'idle in transaction')"
+            " and (query ilike 'copy raw.%%' or query ilike 'delete from raw.%%'"
+            " or query ilike 'select pg_advisory_xact_lock(hashtext(%%')"
         ).fetchone()[0]
-    return loaded > 0 and copying > 0
+    return loaded > 0 and loading > 0
 
 
 def test_killed_ingestion_run_is_rerun_with_nothing_lost_or_doubled(tmp_path):
@@ -34,7 +37,7 @@ def test_killed_ingestion_run_is_rerun_with_nothing_lost_or_doubled(tmp_path):
 
         started = datetime.now(UTC)
         run = platform.start("materialize", "--job", "ingestion_job", name="materialize-killed")
-        wait_until(lambda: run.poll() is not None or _loading_raw(platform, started), 600, "a raw COPY")
+        wait_until(lambda: run.poll() is not None or _loading_raw(platform, started), 600, "a raw load", 0.02)
         assert run.poll() is None, "the run ended before a raw partition was loading"
         platform.kill(run, signal.SIGKILL)
         killed_at = time.monotonic()
