@@ -21,12 +21,15 @@ $(UV):
 
 install: .venv/.installed
 
-## demo: start PostgreSQL, simulate 90 days of GCX data, materialize everything, serve the Dagster UI
+## demo: start PostgreSQL, simulate 90 days of GCX data, build the warehouse, train and score the
+## models, make the compliance reports, then serve the live feed, the API, the dashboards and the Dagster UI
 demo: install
 	$(RUN) gcx db start
 	$(RUN) gcx simulate --days 90 --seed 7 --bad-rate 0.01
 	$(RUN) gcx materialize
-	$(RUN) gcx ui --port 3000
+	$(RUN) gcx materialize --job ml_job
+	$(RUN) gcx materialize --job compliance_reports_job
+	$(RUN) gcx up --demo-keys
 
 ## test: the whole test suite against a throwaway embedded PostgreSQL
 test: install

@@ -56,6 +56,8 @@ TITLES = {
     "ohlcv_1d": "OHLCV bars, 1 day",
     "daily_summary": "Daily market summary and settlement prices",
     "live_trades": "Live trades (hot table)",
+    "surveillance_alerts": "Surveillance alerts",
+    "member_risk_scores": "Member settlement-risk scores",
 }
 TIME_COLUMNS = {
     "trades": "executed_at",
@@ -518,6 +520,9 @@ def build_catalog(settings: Settings, conn: psycopg.Connection) -> dict[str, Dat
     live = next((relation for relation in LIVE_TRADES_RELATIONS if relation in columns), None)
     if live is not None:
         datasets["live_trades"] = live_trades_dataset(live, columns[live], conn, datasets.get("trades"))
+    for output in MODEL_OUTPUTS:
+        if output.relation in columns:
+            datasets[output.id] = model_output_dataset(output, columns[output.relation], conn)
     quality = quality_by_day(conn, sorted({name for d in datasets.values() for name in d.quality_datasets}))
     dagster = dagster_facts(settings, [d.asset_key for d in datasets.values()])
     for dataset in datasets.values():
@@ -526,6 +531,61 @@ def build_catalog(settings: Settings, conn: psycopg.Connection) -> dict[str, Dat
         dataset.last_built_at = facts.get("built_at")
         dataset.dbt_tests_passed, dataset.dbt_tests_total = facts.get("passed", 0), facts.get("total", 0)
     return datasets
+
+
+@dataclass(frozen=True)
+class ModelOutput:
+    """A table the models write (not a dbt model): described here, facts read like any other."""
+
+    id: str
+    relation: tuple[str, str]
+    description: str
+    roles: frozenset[str]
+    order_by: tuple[str, ...]
+
+
+MODEL_OUTPUTS = (
+    ModelOutput(
+        "surveillance_alerts",
+        ("compliance", "surveillance_alerts"),
+        "Market-surveillance alerts scored daily by the champion model (ml/): pattern (wash trade, circular"
+        " trading, spoofing, marking the close, pump and dump, anomaly), members and trades involved, score,"
+        " detector and the reasons behind it. API: GET /v1/surveillance/alerts.",
+        COMPLIANCE_ROLES,
+        ("alert_id",),
+    ),
+    ModelOutput(
+        "member_risk_scores",
+        ("marts", "member_risk_scores"),
+        "Each member's calibrated probability of failing or delaying a settlement in the next 7 days,"
+        " scored daily by the champion model (ml/), with the factors behind it. API: GET /v1/risk/members/{id},"
+        " POST /v1/risk/score.",
+        COMPLIANCE_ROLES,
+        ("member_id",),
+    ),
+)
+
+
+def model_output_dataset(
+    output: ModelOutput, columns: list[tuple[str, str]], conn: psycopg.Connection
+) -> Dataset:
+    dataset = Dataset(
+        id=output.id,
+        title=TITLES[output.id],
+        description=output.description,
+        owner="team:surveillance",
+        schema=output.relation[0],
+        table=output.relation[1],
+        tier="free",
+        roles=output.roles,
+        listed_to_all=True,
+        columns=[],
+        time_column=None,
+        symbol_column=None,
+        order_by=list(output.order_by),
+    )
+    attach_warehouse_facts(dataset, columns, conn)
+    return dataset
 
 
 def live_trades_dataset(

@@ -20,7 +20,7 @@ from api import dashboards, keys
 from api.errors import install_error_handlers
 from api.metering import MeteringMiddleware, MeterWriter
 from api.ratelimit import RateLimiter
-from api.routes import datasets, health, history, me, realtime, reference
+from api.routes import datasets, health, history, me, realtime, reference, reports, risk, surveillance
 from gcx import database
 from gcx.settings import Settings, get_settings
 
@@ -110,7 +110,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.rate_limiter = RateLimiter()
     install_error_handlers(app)
-    for module in (health, me, reference, history, realtime, datasets, dashboards):
+    for module in (
+        health,
+        me,
+        reference,
+        history,
+        realtime,
+        datasets,
+        surveillance,
+        risk,
+        reports,
+        dashboards,
+    ):
         app.include_router(module.router)
     app.add_middleware(MeteringMiddleware, writer=lambda: app.state.meter)
     app.add_middleware(

@@ -14,7 +14,16 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-BENCHMARKS = ["simulator_throughput", "lakehouse"]
+BENCHMARKS = [
+    "simulator_throughput",
+    "lakehouse",
+    "api_history",
+    "realtime",
+    "exports",
+    "dashboards",
+    "reports",
+    "ml_models",
+]
 RESULTS = Path(__file__).parent / "RESULTS.md"
 
 

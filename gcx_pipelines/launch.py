@@ -64,8 +64,6 @@ def materialize(
     warehouse once. `job_name` narrows it to one of the code location's jobs (e.g. ingestion_job).
     Returns whether the run succeeded with every check passing.
     """
-    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
-
     database.ensure_databases(settings)
     found = days_with_source_data(settings)
     if found is None:
@@ -81,6 +79,22 @@ def materialize(
         print(f"No source data between {start} and {end} (sources cover {found}).")
         return False
     print(f"Materializing {days} ({(days.last - days.first).days + 1} daily partitions) ...")
+    from gcx_pipelines.defs.reports import REPORTS_JOB, report_runs
+
+    # Reports of different period kinds cannot share a job (one partitioning per job): one run per kind.
+    runs = (
+        report_runs(days.first, days.last)
+        if job_name == REPORTS_JOB
+        else [(job_name, days.first.isoformat(), days.last.isoformat())]
+    )
+    outcomes = [run_job(settings, name, first_key, last_key) for name, first_key, last_key in runs]
+    return all(outcomes)
+
+
+def run_job(settings: Settings, job_name: str, first_key: str, last_key: str) -> bool:
+    """One in-process run of a job over the partition range [first_key, last_key]; True when it
+    succeeded and no check failed with severity ERROR (warnings are printed, not failures)."""
+    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
     from dagster._core.utils import make_new_run_id
 
     run_id = make_new_run_id()
@@ -92,8 +106,8 @@ def materialize(
             instance=instance,
             run_id=run_id,
             tags={
-                ASSET_PARTITION_RANGE_START_TAG: days.first.isoformat(),
-                ASSET_PARTITION_RANGE_END_TAG: days.last.isoformat(),
+                ASSET_PARTITION_RANGE_START_TAG: first_key,
+                ASSET_PARTITION_RANGE_END_TAG: last_key,
                 LAUNCHED_BY_TAG: "gcx materialize",
                 LIVENESS_LOCK_TAG: str(lock),
             },
@@ -110,7 +124,8 @@ def materialize(
     materialized = len(result.get_asset_materialization_events())
     checks = len(result.get_asset_check_evaluations())
     print(
-        f"Run {result.run_id}: {'succeeded' if result.success else 'FAILED'}; {materialized} assets materialized, "
+        f"Run {result.run_id} ({job_name} {first_key}..{last_key}): {'succeeded' if result.success else 'FAILED'};"
+        f" {materialized} assets materialized, "
         f"{checks - len(not_passed)}/{checks} checks passed, {len(not_passed) - len(failed_checks)} warned."
     )
     return result.success and not failed_checks

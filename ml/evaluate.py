@@ -169,9 +169,15 @@ def member_risk_images(
     plt = _figure()
     folder.mkdir(parents=True, exist_ok=True)
     known = labels.notna()
-    y, p = labels[known].astype(int).to_numpy(), model.probability(frame[known])
-    matrix = confusion_matrix(y, (p >= 0.5).astype(int), labels=[0, 1])
+    y = labels[known].astype(int).to_numpy()
+    # a short history may leave no held-out day whose horizon is over: the images say so, empty
+    p = model.probability(frame[known]) if len(y) else np.array([])
+    matrix = (
+        confusion_matrix(y, (p >= 0.5).astype(int), labels=[0, 1]) if len(y) else np.zeros((2, 2), dtype=int)
+    )
     fig, ax = plt.subplots(figsize=(4, 4))
+    if not len(y):
+        ax.set_title("no labelled held-out rows")
     ax.imshow(matrix, cmap="Blues")
     for (i, j), value in np.ndenumerate(matrix):
         ax.text(j, i, str(value), ha="center", va="center")

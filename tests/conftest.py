@@ -2,6 +2,7 @@
 
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -110,3 +111,58 @@ def built_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setting
         yield settings
     finally:
         database.stop_embedded(settings)
+
+
+@dataclass
+class ScoredPlatform:
+    settings: Settings
+    result: object
+    """The ml_job run's ExecuteInProcessResult."""
+    days: tuple
+    tags: dict[str, str]
+    run_config: dict
+
+
+@pytest.fixture(scope="session")
+def scored_platform(built_platform: Settings) -> Iterator[ScoredPlatform]:
+    """`built_platform` after `ml_job` (both models trained, registered, promoted; every day scored),
+    with a 3 s hyperparameter budget. What it adds (ml schema, score tables, registered models,
+    artifacts) is removed at the end of the session."""
+    import shutil
+
+    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+    from gcx_pipelines.definitions import defs
+    from gcx_pipelines.instance import platform_instance
+    from ml import registry
+
+    with database.connect("warehouse", settings=built_platform) as conn:
+        first, last = conn.execute(
+            "select min(trade_date), max(trade_date) from marts.fct_trades where venue = 'GCX'"
+        ).fetchone()
+    config = {"search_budget_s": 3.0}
+    run_config = {
+        "ops": {f"ml__{model}_model": {"config": config} for model in ("surveillance", "member_risk")}
+    }
+    tags = {
+        ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
+        ASSET_PARTITION_RANGE_END_TAG: last.isoformat(),
+    }
+    try:
+        with platform_instance(built_platform) as instance:
+            result = defs.resolve_job_def("ml_job").execute_in_process(
+                instance=instance, tags=tags, run_config=run_config, raise_on_error=False
+            )
+        yield ScoredPlatform(built_platform, result, (first, last), tags, run_config)
+    finally:
+        with database.connect("warehouse", settings=built_platform) as conn:
+            conn.execute("drop schema if exists ml cascade")
+            conn.execute("drop table if exists compliance.surveillance_alerts, marts.member_risk_scores")
+        client = registry.use_platform_tracking(built_platform)
+        for name in (registry.SURVEILLANCE_MODEL, registry.MEMBER_RISK_MODEL):
+            if client.search_registered_models(filter_string=f"name = '{name}'"):
+                client.delete_registered_model(name)
+            experiment = client.get_experiment_by_name(name)
+            if experiment is not None:
+                client.delete_experiment(experiment.experiment_id)
+        shutil.rmtree(registry.artifact_root(built_platform), ignore_errors=True)

@@ -1,53 +1,27 @@
 """`ml_job` on the built platform: features, both models trained, evaluated, promoted, and the
-day's alerts and member-risk scores written. Everything it adds is removed afterwards, so the
-shared platform is left as it was found."""
-
-import shutil
+day's alerts and member-risk scores written (the session's `scored_platform`, which removes
+everything it added at the end, so the shared platform is left as it was found)."""
 
 import pytest
 
 from gcx import database
-from gcx.settings import Settings
 from ml import registry
 
 
 @pytest.fixture(scope="module")
-def ml_run(built_platform: Settings):
-    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
-
+def ml_run(scored_platform):
+    """The session's first ml_job run (tests/conftest.py) and a second one on the same days."""
     from gcx_pipelines.definitions import defs
     from gcx_pipelines.instance import platform_instance
 
-    with database.connect("warehouse", settings=built_platform) as conn:
-        first, last = conn.execute("select min(trade_date), max(trade_date) from marts.fct_trades").fetchone()
-    config = {"search_budget_s": 3.0}
-    run_config = {"ops": {f"ml__{m}_model": {"config": config} for m in ("surveillance", "member_risk")}}
-    try:
-        with platform_instance(built_platform) as instance:
-            job = defs.resolve_job_def("ml_job")
-            tags = {
-                ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
-                ASSET_PARTITION_RANGE_END_TAG: last.isoformat(),
-            }
-            result = job.execute_in_process(
-                instance=instance, tags=tags, run_config=run_config, raise_on_error=False
-            )
-            again = job.execute_in_process(
-                instance=instance, tags=tags, run_config=run_config, raise_on_error=False
-            )
-        yield result, again, (first, last)
-    finally:
-        with database.connect("warehouse", settings=built_platform) as conn:
-            conn.execute("drop schema if exists ml cascade")
-            conn.execute("drop table if exists compliance.surveillance_alerts, marts.member_risk_scores")
-        client = registry.use_platform_tracking(built_platform)
-        for name in (registry.SURVEILLANCE_MODEL, registry.MEMBER_RISK_MODEL):
-            if client.search_registered_models(filter_string=f"name = '{name}'"):
-                client.delete_registered_model(name)
-            experiment = client.get_experiment_by_name(name)
-            if experiment is not None:
-                client.delete_experiment(experiment.experiment_id)
-        shutil.rmtree(registry.artifact_root(built_platform), ignore_errors=True)
+    with platform_instance(scored_platform.settings) as instance:
+        again = defs.resolve_job_def("ml_job").execute_in_process(
+            instance=instance,
+            tags=scored_platform.tags,
+            run_config=scored_platform.run_config,
+            raise_on_error=False,
+        )
+    return scored_platform.result, again, scored_platform.days
 
 
 def test_ml_job_trains_promotes_and_scores(ml_run, built_platform):
