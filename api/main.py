@@ -17,11 +17,13 @@ from psycopg_pool import ConnectionPool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import dashboards, keys
+from api.dashboards import sessions as dashboard_sessions
 from api.errors import install_error_handlers
 from api.metering import MeteringMiddleware, MeterWriter
 from api.ratelimit import RateLimiter
 from api.routes import datasets, health, history, me, realtime, reference, reports, risk, surveillance
 from gcx import database
+from gcx.governance import roles
 from gcx.settings import Settings, get_settings
 
 POOL_MAX_SIZE = 16
@@ -81,9 +83,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database.ensure_databases(settings)
-        warehouse_url = database.database_url("warehouse", settings=settings)
-        with psycopg.connect(warehouse_url, autocommit=True) as conn:
-            keys.ensure_schema(conn)
+        with psycopg.connect(database.database_url("warehouse", settings=settings), autocommit=True) as conn:
+            keys.ensure_schema(conn)  # the API's tables, as their owner; then the role granted on them
+            dashboard_sessions.ensure_schema(conn)
+            roles.ensure_api_role(conn, settings)
+        warehouse_url = roles.api_database_url(settings)  # least privilege: gcx_api, not the owner
         app.state.pool = ConnectionPool(
             warehouse_url,
             min_size=2,

@@ -3,13 +3,11 @@ login form and the static files. The page and the tests read the same data endpo
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import date
 from typing import Annotated, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request, Response
+from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
@@ -23,16 +21,9 @@ from api.errors import AUTHENTICATED_RESPONSES, ApiError
 from api.keys import KeyRejected, authenticate
 from api.metering import note_access
 
-
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Create the session table (runs inside the app's lifespan, once its pool is open)."""
-    with app.state.pool.connection() as conn:
-        sessions.ensure_schema(conn)
-    yield
-
-
-router = APIRouter(prefix="/dashboards", tags=["dashboards"], lifespan=lifespan)
+# The session table is created by the app's lifespan (api/main.py) as the schema's owner: the pool's
+# role (gcx_api, gcx/governance/roles.py) may not run DDL.
+router = APIRouter(prefix="/dashboards", tags=["dashboards"])
 
 StartQuery = Annotated[date | None, Query(description=filters.START_HELP, examples=["2026-10-01"])]
 EndQuery = Annotated[date | None, Query(description=filters.END_HELP, examples=["2026-11-01"])]
