@@ -121,14 +121,17 @@ def test_online_scoring_equals_the_daily_score_of_the_same_features(client, auth
     assert response.json()["data"][0]["probability_settlement_fail"] == pytest.approx(probability, abs=1e-9)
 
 
-def test_a_member_with_repeated_fails_scores_riskier(client, auth, scored):
-    from ml.features import MEMBER_RISK_FEATURES
+def test_what_if_scoring_is_the_champions_own_prediction(client, auth, scored):
+    """Feature values sent to the API score exactly as the champion scores them in process. (That a
+    member with repeated fails scores riskier is a model behaviour test: tests/ml/.)"""
+    import pandas as pd
 
-    clean = dict.fromkeys(MEMBER_RISK_FEATURES, 0.0) | {
+    from ml.features import MEMBER_RISK_FEATURES
+    from ml.names import MEMBER_RISK_MODEL
+    from ml.predict import load_champion, score_members
+
+    failing = dict.fromkeys(MEMBER_RISK_FEATURES, 0.0) | {
         "obligations_due_30d": 20.0,
-        "days_since_last_delay": 365.0,
-    }
-    failing = clean | {
         "delayed_30d": 12.0,
         "delayed_rate_30d": 0.6,
         "severe_delays_90d": 6.0,
@@ -138,16 +141,19 @@ def test_a_member_with_repeated_fails_scores_riskier(client, auth, scored):
     }
     body = client.post(
         "/v1/risk/score",
-        json={
-            "members": [
-                {"member_id": "CLEAN", "features": clean},
-                {"member_id": "FAILING", "features": failing},
-            ]
-        },
+        json={"members": [{"member_id": "FAILING", "features": failing}]},
         headers=auth("pro", "compliance"),
     ).json()
-    by_member = {row["member_id"]: row["probability_settlement_fail"] for row in body["data"]}
-    assert by_member["FAILING"] > by_member["CLEAN"]
+    frame = pd.DataFrame(
+        [{"member_id": "FAILING", "as_of_date": pd.Timestamp.now(tz="UTC").date(), **failing}]
+    )
+    expected = score_members(load_champion(MEMBER_RISK_MODEL, scored), frame)
+    (scored_row,) = body["data"]
+    assert scored_row["probability_settlement_fail"] == pytest.approx(
+        float(expected.probability_settlement_fail[0])
+    )
+    assert scored_row["risk_band"] == expected.risk_band[0]
+    assert scored_row["model_version"] == str(expected.model_version[0])
 
 
 @pytest.mark.parametrize(
