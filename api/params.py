@@ -10,7 +10,9 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
+
+from fastapi import Query
 
 from api.errors import ApiError
 from api.keys import Principal
@@ -109,6 +111,21 @@ def decode_cursor(cursor: str, expected_keys: set[str], name: str = "cursor") ->
     if not isinstance(position, dict) or set(position) != expected_keys:
         raise ApiError(422, "invalid_request", f"{name}: not a cursor returned by this route")
     return position
+
+
+NAME_LIST_PATTERN = r"^\s*[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}(,\s*[A-Za-z0-9][A-Za-z0-9 ._-]{0,63})*$"
+"""One or more names (symbols, commodities) separated by commas: what `parse_symbols` accepts."""
+
+SymbolsQuery = Annotated[
+    str | None,
+    Query(
+        alias="symbol",
+        pattern=NAME_LIST_PATTERN,
+        description="One or more symbols separated by commas (`GEJWM1,GKUYM2`); omit for every symbol."
+        " An unknown symbol is 404.",
+        examples=["GEJWM1", "GEJWM1,GTASB2"],
+    ),
+]
 
 
 def parse_symbols(symbols: str | None) -> list[str] | None:

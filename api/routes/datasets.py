@@ -27,7 +27,7 @@ from api.errors import AUTHENTICATED_RESPONSES, NOT_FOUND_RESPONSE, ApiError
 from api.exports import MEDIA_TYPES, ExportFormat, ExportQuery, prepare_export
 from api.keys import Principal
 from api.metering import note_access
-from api.params import TIMESTAMP_HELP, parse_symbols, tier_window
+from api.params import TIMESTAMP_HELP, SymbolsQuery, parse_symbols, tier_window
 from api.routes.history import NowDep
 from api.routes.reference import require_known_symbols
 
@@ -372,13 +372,6 @@ EndQuery = Annotated[
         examples=["2026-11-19T00:00:00Z"],
     ),
 ]
-SymbolQuery = Annotated[
-    str | None,
-    Query(
-        description="One or more symbols separated by commas (datasets with a symbol column).",
-        examples=["GEJWM1"],
-    ),
-]
 FormatQuery = Annotated[
     ExportFormat, Query(alias="format", description="csv (default) or parquet.", examples=["parquet"])
 ]
@@ -393,7 +386,7 @@ def export_dataset(
     dataset_id: DatasetIdPath,
     start: StartQuery = None,
     end: EndQuery = None,
-    symbol: SymbolQuery = None,
+    symbol: SymbolsQuery = None,
     output: FormatQuery = ExportFormat.csv,
 ) -> FileResponse:
     """A bulk export of the dataset's rows in [start, end) (pro tier; compliance datasets also need the
@@ -414,7 +407,7 @@ def export_dataset_headers(
     dataset_id: DatasetIdPath,
     start: StartQuery = None,
     end: EndQuery = None,
-    symbol: SymbolQuery = None,
+    symbol: SymbolsQuery = None,
     output: FormatQuery = ExportFormat.csv,
 ) -> FileResponse:
     """The headers GET would send (`Content-Length`, `X-Row-Count`), without the body: the export is

@@ -32,6 +32,7 @@ from api.models import Page, Trade
 from api.params import (
     TIMESTAMP_HELP,
     OutputFormat,
+    SymbolsQuery,
     TimeWindow,
     decode_cursor,
     encode_cursor,
@@ -138,14 +139,6 @@ SUMMARY_FIELDS = """
     settlement_change_ghs_per_t::float8
 """
 
-SymbolQuery = Annotated[
-    str | None,
-    Query(
-        alias="symbol",
-        description="One or more symbols separated by commas; omit for every instrument. An unknown symbol is 404.",
-        examples=["GEJWM1", "GEJWM1,GTASB2"],
-    ),
-]
 StartQuery = Annotated[
     str, Query(description=f"Window start, inclusive. {TIMESTAMP_HELP}", examples=["2026-11-18T10:00:00Z"])
 ]
@@ -191,7 +184,7 @@ def trades(
     now: NowDep,
     start: StartQuery,
     end: EndQuery = None,
-    symbols: SymbolQuery = None,
+    symbols: SymbolsQuery = None,
     limit: LimitQuery = None,
     cursor: CursorQuery = None,
     output: FormatQuery = OutputFormat.json,
@@ -224,7 +217,7 @@ def ohlcv(
     ],
     start: StartQuery,
     end: EndQuery = None,
-    symbols: SymbolQuery = None,
+    symbols: SymbolsQuery = None,
     limit: LimitQuery = None,
     cursor: CursorQuery = None,
     output: FormatQuery = OutputFormat.json,
@@ -269,7 +262,7 @@ def daily_summary(
             examples=["2026-11-20"],
         ),
     ] = None,
-    symbols: SymbolQuery = None,
+    symbols: SymbolsQuery = None,
     limit: LimitQuery = None,
     cursor: CursorQuery = None,
     output: FormatQuery = OutputFormat.json,

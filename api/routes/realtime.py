@@ -29,7 +29,7 @@ from api.errors import AUTHENTICATED_RESPONSES, ApiError, ErrorBody, ErrorDetail
 from api.keys import KeyRejected, Principal, authenticate
 from api.metering import Access, add_rows, note_access
 from api.models import Page, Trade
-from api.params import decode_cursor, encode_cursor
+from api.params import SymbolsQuery, decode_cursor, encode_cursor
 from api.routes.history import NowDep, _known_symbols, _page_size
 from api.stream import HotPage, Subscription, TradeEvent, TradeStream, read_page, sse_event, sse_message
 from gcx import database
@@ -72,14 +72,6 @@ CURSOR_EXPIRED_RESPONSE = {
 }
 REALTIME_RESPONSES = {**AUTHENTICATED_RESPONSES, 404: {"model": ErrorBody, "description": "Unknown symbol."}}
 
-SymbolQuery = Annotated[
-    str | None,
-    Query(
-        alias="symbol",
-        description="One or more symbols, comma-separated (`GEJWM1,GKUYM2`); omit for every symbol.",
-        examples=["GEJWM1,GKUYM2"],
-    ),
-]
 AfterQuery = Annotated[
     str | None,
     Query(
@@ -128,7 +120,7 @@ def trades_tail(
     principal: PrincipalDep,
     conn: ConnDep,
     now: NowDep,
-    symbols: SymbolQuery = None,
+    symbols: SymbolsQuery = None,
     after: AfterQuery = None,
     limit: Annotated[
         int | None,
@@ -268,7 +260,7 @@ does it by itself) or `after=`."""
 async def stream_trades(
     request: Request,
     principal: PrincipalDep,
-    symbols: SymbolQuery = None,
+    symbols: SymbolsQuery = None,
     after: AfterQuery = None,
     last_event_id: Annotated[
         str | None,

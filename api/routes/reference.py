@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from api.deps import ConnDep, PrincipalDep
 from api.errors import AUTHENTICATED_RESPONSES, NOT_FOUND_RESPONSE, ApiError
 from api.metering import note_access
-from api.params import parse_symbols
+from api.params import NAME_LIST_PATTERN, parse_symbols
 
 router = APIRouter(prefix="/v1", tags=["reference"])
 
@@ -104,6 +104,7 @@ def instruments(
         str | None,
         Query(
             alias="symbol",
+            pattern=NAME_LIST_PATTERN,
             description="Only these symbols (comma-separated). A symbol the exchange never listed is 404.",
             examples=["GEJWM1,GTASB2"],
         ),
@@ -112,6 +113,7 @@ def instruments(
         str | None,
         Query(
             alias="commodity",
+            pattern=NAME_LIST_PATTERN,
             description="Only these commodities, by code or name, case-insensitive (comma-separated). "
             "A commodity no instrument ever had is 404.",
             examples=["WM", "soybean"],

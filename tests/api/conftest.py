@@ -7,6 +7,8 @@ built platform's hot tables, emptied again at the end of each module that uses `
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import socket
 import threading
 import time
@@ -50,6 +52,13 @@ def make_key(built_platform: Settings) -> Callable[..., str]:
             return keys.create_key(conn, name, tier, role)
 
     return make
+
+
+def run_async(coroutine):
+    """Run a coroutine to completion in a thread of its own: Playwright's sync API (the dashboard
+    tests' session browser) keeps an event loop running in the main thread, where asyncio.run fails."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def bearer(key: str) -> dict[str, str]:

@@ -10,6 +10,7 @@ import pytest
 import schemathesis
 from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
 from schemathesis.python import asgi
 
 from api.main import create_app
@@ -56,9 +57,14 @@ def test_every_operation_keeps_to_its_documented_contract(fuzzed_app, admin_head
             assert response.status_code < 500, f"{case.method} {case.formatted_path}: {response.text}"
             case.validate_response(response)
 
-        check()
+        try:
+            check()
+        except Unsatisfiable:
+            # nothing invalid can be sent to an operation without parameters (e.g. /v1/me)
+            assert mode == schemathesis.GenerationMode.NEGATIVE, operation.path
+            continue
         tried.append(f"{operation.method.upper()} {operation.path}")
-    assert len(tried) >= 15, tried
+    assert len(tried) >= (15 if mode == schemathesis.GenerationMode.POSITIVE else 10), tried
 
 
 def test_every_route_documents_its_errors(api_app):

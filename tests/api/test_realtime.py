@@ -6,7 +6,6 @@ its reconciliation are untouched. The consumer writes the built platform's hot t
 at the end.
 """
 
-import asyncio
 import json
 import threading
 import time
@@ -21,7 +20,7 @@ from api.routes.history import request_time
 from api.routes.realtime import cursor_of
 from api.stream import Subscription, Timeline, TradeEvent
 from gcx import database
-from tests.api.conftest import bearer
+from tests.api.conftest import bearer, run_async
 
 
 def seq_of(cursor: str) -> int:
@@ -198,7 +197,7 @@ def test_a_slow_subscriber_is_dropped_and_told_where_to_resume():
     timeline.publish([TradeEvent(seq, "GEJWM1", {}, "{}") for seq in range(1, 6)])
     assert slow.overflowed and slow not in timeline.subscribers
     assert fast.queue.qsize() == 5 and fast in timeline.subscribers and timeline.released == 5
-    assert asyncio.run(slow.queue.get()).seq == 1  # what it had stays; it resumes from its cursor
+    assert run_async(slow.queue.get()).seq == 1  # what it had stays; it resumes from its cursor
 
 
 def ws_url(live_server) -> str:

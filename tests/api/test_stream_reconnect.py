@@ -10,6 +10,7 @@ import psycopg
 from api.stream import TradeStream
 from gcx import database
 from gcx.live_feed.hot import ensure_hot_schema
+from tests.api.conftest import run_async
 
 FIRST_SEQ = 9_000_000_000_000_000
 """Far above any seq another test stores in the session's hot table; removed again at the end."""
@@ -51,6 +52,6 @@ def test_trades_stored_while_the_fan_out_reconnects_reach_connected_subscribers(
                 await stream.close()
 
         try:
-            assert asyncio.run(scenario()) == [FIRST_SEQ + 1, FIRST_SEQ + 2]
+            assert run_async(scenario()) == [FIRST_SEQ + 1, FIRST_SEQ + 2]
         finally:
             conn.execute("delete from hot.trades where seq >= %s", (FIRST_SEQ,))
