@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis.python import asgi
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from api.main import create_app
 from tests.api.conftest import bearer
@@ -55,7 +56,9 @@ def test_every_operation_keeps_to_its_documented_contract(fuzzed_app, admin_head
         def check(case):
             response = case.call(headers=admin_headers)
             assert response.status_code < 500, f"{case.method} {case.formatted_path}: {response.text}"
-            case.validate_response(response)
+            # Every check but one: a request valid parameter by parameter can still be refused as a
+            # whole (end before start), which OpenAPI cannot express; that refusal is a 422, tested.
+            case.validate_response(response, excluded_checks=[positive_data_acceptance])
 
         try:
             check()
