@@ -62,7 +62,17 @@ def record(name: str, figures: dict[str, object], seconds: float) -> None:
         out.write("\n".join(lines) + "\n")
 
 
-def run(names: list[str], options: dict[str, int] | None = None) -> None:
+def option_value(text: str) -> int | float | str:
+    """A command-line option's value: a number where it reads as one (--trades 100000), else text (--home .gcx)."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def run(names: list[str], options: dict[str, object] | None = None) -> None:
     """Run each benchmark; `options` (e.g. {"trades": 100000}) are passed to every main()."""
     options = options or {}
     for name in names:
@@ -80,7 +90,7 @@ if __name__ == "__main__":
     first_option = next((i for i, a in enumerate(arguments) if a.startswith("--")), len(arguments))
     flags = arguments[first_option:]
     options = {
-        flag.removeprefix("--").replace("-", "_"): int(value)
+        flag.removeprefix("--").replace("-", "_"): option_value(value)
         for flag, value in zip(flags[::2], flags[1::2], strict=True)
     }
     run(arguments[:first_option] or BENCHMARKS, options)
