@@ -55,7 +55,10 @@ def test_every_operation_keeps_to_its_documented_contract(fuzzed_app, admin_head
         )
         def check(case):
             response = case.call(headers=admin_headers)
-            assert response.status_code < 500, f"{case.method} {case.formatted_path}: {response.text}"
+            # 503 is a documented answer (database away, models not run yet); any other 5xx is a bug
+            assert response.status_code < 500 or response.status_code == 503, (
+                f"{case.method} {case.formatted_path}: {response.text}"
+            )
             # Every check but one: a request valid parameter by parameter can still be refused as a
             # whole (end before start), which OpenAPI cannot express; that refusal is a 422, tested.
             case.validate_response(response, excluded_checks=[positive_data_acceptance])
