@@ -101,8 +101,15 @@ def create_demo_keys(settings: Settings) -> list[tuple[str, str, str]]:
         ]
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run_services(services: list[Service]) -> int:
-    """Start every service, wait until Ctrl-C or until one exits, then stop them all."""
+    """Start every service, wait until Ctrl-C (or SIGTERM) or until one exits, then stop them all."""
+    # Also when started in the background, where a shell may have set SIGINT to be ignored.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     for service in services:
         service.start()
         print(
