@@ -27,10 +27,11 @@ def admin_headers(make_key) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def fuzzed_app(built_platform) -> Iterator[FastAPI]:
-    """An app of its own: schemathesis runs the app's lifespan itself and keeps it until it is shut
-    down, which must not touch the pool of the session's shared app."""
-    yield create_app(built_platform)
+def fuzzed_app(scored_platform) -> Iterator[FastAPI]:
+    """An app of its own on the scored platform (every route has data behind it, models included):
+    schemathesis runs the app's lifespan itself and keeps it until it is shut down, which must not
+    touch the pool of the session's shared app."""
+    yield create_app(scored_platform.settings)
     asgi.shutdown_lifespans()
 
 
