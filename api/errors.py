@@ -112,6 +112,14 @@ def install_error_handlers(app: FastAPI) -> None:
         reason = _REASON_BY_STATUS.get(error.status_code, "error")
         return error_response(error.status_code, reason, str(error.detail), headers=error.headers)
 
+    @app.exception_handler(psycopg.DataError)
+    async def value_the_database_refuses(request: Request, error: psycopg.DataError) -> JSONResponse:
+        # A last line of defence: parameters are validated first, but a value PostgreSQL cannot
+        # take (a NUL byte in text, an out-of-range number) is the caller's error, not the server's.
+        return error_response(
+            422, "invalid_request", f"a parameter has a value the database refuses: {error}"
+        )
+
     @app.exception_handler(psycopg.OperationalError)
     @app.exception_handler(psycopg_pool.PoolTimeout)
     async def database_unavailable(request: Request, error: Exception) -> JSONResponse:

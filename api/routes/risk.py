@@ -19,6 +19,7 @@ from api.routes.surveillance import not_scored_yet
 router = APIRouter(prefix="/v1/risk", tags=["risk"])
 
 MAX_MEMBERS_PER_REQUEST = 500
+MEMBER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 HISTORY_SCORES = 30
 
 
@@ -49,7 +50,7 @@ class MemberRisk(BaseModel):
 
 
 class MemberToScore(BaseModel):
-    member_id: str = Field(min_length=1, max_length=64)
+    member_id: str = Field(min_length=1, max_length=64, pattern=MEMBER_ID_PATTERN)
     features: dict[str, float] | None = Field(
         None,
         description="Feature values to score instead of the member's latest stored features (what-if):"
@@ -84,7 +85,10 @@ def member_risk(
     request: Request,
     principal: ComplianceDep,
     conn: ConnDep,
-    member_id: Annotated[str, Path(max_length=64, description="The exchange member id, e.g. M0007.")],
+    member_id: Annotated[
+        str,
+        Path(max_length=64, pattern=MEMBER_ID_PATTERN, description="The exchange member id, e.g. MBR0007."),
+    ],
 ) -> MemberRisk:
     """A member's latest daily risk score and its recent history."""
     try:
