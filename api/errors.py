@@ -76,6 +76,8 @@ def _responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 AUTHENTICATED_RESPONSES = _responses(401, 403, 422, 429, 503)
 """The error responses of every route that needs a key (add 404 where a resource can be missing)."""
 NOT_FOUND_RESPONSE = _responses(404)
+BAD_BODY_RESPONSE = _responses(400)
+"""Routes with a request body: a body that is not JSON at all is 400."""
 PUBLIC_RESPONSES = _responses(503)
 
 

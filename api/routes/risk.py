@@ -12,7 +12,7 @@ from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, Field
 
 from api.deps import ComplianceDep, ConnDep, SettingsDep
-from api.errors import AUTHENTICATED_RESPONSES, NOT_FOUND_RESPONSE, ApiError
+from api.errors import AUTHENTICATED_RESPONSES, BAD_BODY_RESPONSE, NOT_FOUND_RESPONSE, ApiError
 from api.metering import note_access
 from api.routes.surveillance import not_scored_yet
 
@@ -107,7 +107,9 @@ def member_risk(
 
 
 @router.post(
-    "/score", response_model=ScoreResponse, responses={**AUTHENTICATED_RESPONSES, **NOT_FOUND_RESPONSE}
+    "/score",
+    response_model=ScoreResponse,
+    responses={**AUTHENTICATED_RESPONSES, **NOT_FOUND_RESPONSE, **BAD_BODY_RESPONSE},
 )
 def score(
     request: Request, principal: ComplianceDep, conn: ConnDep, settings: SettingsDep, body: ScoreRequest
