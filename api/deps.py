@@ -10,16 +10,27 @@ against the key's rate limit; `require_roles(...)` and `require_bulk_export` nar
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Annotated
 
 import psycopg
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.requests import HTTPConnection
 
 from api.entitlements import COMPLIANCE_ROLES
 from api.errors import ApiError
 from api.keys import KeyRejected, Principal, authenticate
 from gcx.settings import Settings
+
+
+def request_time() -> datetime:
+    """The instant a request is answered at: what the tier's delay and history count from. A
+    dependency, so tests can stand at a moment inside the data (the fixture's data ends yesterday)."""
+    return datetime.now(UTC)
+
+
+NowDep = Annotated[datetime, Depends(request_time)]
 
 
 def get_app_settings(request: Request) -> Settings:
@@ -58,6 +69,14 @@ def authenticate_request(
             raise ApiError(
                 401, rejected.reason, rejected.message, headers={"WWW-Authenticate": "Bearer"}
             ) from None
+    admit(request, principal)
+    return principal
+
+
+def admit(request: HTTPConnection, principal: Principal) -> None:
+    """Make `principal` the request's caller: metering sees its key, and the request counts against
+    the key's rate limit (429 with Retry-After once it is spent). Every way of authenticating (Bearer
+    key, dashboard session, WebSocket) ends here."""
     request.state.principal = principal
     quota = request.app.state.rate_limiter.take(principal.key_id, principal.tier.requests_per_minute)
     request.state.quota = quota
@@ -69,7 +88,6 @@ def authenticate_request(
             {"limit": quota.limit, "retry_after_s": quota.reset_s},
             headers=quota.headers(),
         )
-    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(authenticate_request)]

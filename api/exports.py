@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import threading
 import time
 import uuid
@@ -38,6 +37,7 @@ from psycopg import sql
 
 from api.catalog import Dataset
 from gcx.governance.retention import include_archived_partitions
+from gcx.postgres_arrow import arrow_type, copy_csv_options, set_copy_formats
 
 REUSE_S = 300.0
 """How long an export file is served again for the same query (a HEAD, then its GET)."""
@@ -55,7 +55,6 @@ MEDIA_TYPES = {
     ExportFormat.csv: "text/csv; charset=utf-8",
     ExportFormat.parquet: "application/vnd.apache.parquet",
 }
-NUMERIC = re.compile(r"numeric\((\d+),(\d+)\)")
 
 
 @dataclass(frozen=True)
@@ -164,8 +163,7 @@ def write_csv(conn: psycopg.Connection, query: ExportQuery, path: Path) -> int:
 def copy_csv(conn: psycopg.Connection, query: ExportQuery, sink: BinaryIO) -> int:
     """COPY the query's rows to `sink` as CSV with a header, a chunk at a time; the number of rows."""
     with conn.transaction():
-        conn.execute("set local timezone to 'UTC'")
-        conn.execute("set local datestyle to 'ISO, YMD'")
+        set_copy_formats(conn)
         query = include_archived_partitions(conn, query)  # partitions retention moved to the lake
         statement = sql.SQL("copy ({}) to stdout with (format csv, header)").format(query.statement())
         with conn.cursor() as cursor:
@@ -204,14 +202,7 @@ def write_parquet(conn: psycopg.Connection, query: ExportQuery, path: Path) -> i
             reader = pa_csv.open_csv(
                 source,
                 read_options=pa_csv.ReadOptions(block_size=ARROW_BLOCK_BYTES),
-                convert_options=pa_csv.ConvertOptions(
-                    column_types={field.name: field.type for field in schema},
-                    true_values=["t"],
-                    false_values=["f"],
-                    null_values=[""],
-                    strings_can_be_null=True,
-                    quoted_strings_can_be_null=False,  # PostgreSQL writes NULL as nothing, '' as ""
-                ),
+                convert_options=copy_csv_options(schema),
             )
             # decimals of up to 18 digits stored as integers: read back the same, written 2-3x faster
             with pq.ParquetWriter(path, schema, store_decimal_as_integer=True) as writer:
@@ -227,28 +218,6 @@ def write_parquet(conn: psycopg.Connection, query: ExportQuery, path: Path) -> i
 
 def arrow_schema(dataset: Dataset) -> pa.Schema:
     return pa.schema([pa.field(column.name, arrow_type(column.type)) for column in dataset.columns])
-
-
-def arrow_type(pg_type: str) -> pa.DataType:
-    """The Arrow type of a PostgreSQL type as `format_type` prints it (anything unusual is text)."""
-    exact = {
-        "smallint": pa.int16(),
-        "integer": pa.int32(),
-        "bigint": pa.int64(),
-        "real": pa.float32(),
-        "double precision": pa.float64(),
-        "numeric": pa.float64(),  # no declared scale: a float, not a decimal that could not hold it
-        "boolean": pa.bool_(),
-        "date": pa.date32(),
-        "timestamp with time zone": pa.timestamp("us", tz="UTC"),
-        "timestamp without time zone": pa.timestamp("us"),
-    }
-    if pg_type in exact:
-        return exact[pg_type]
-    numeric = NUMERIC.fullmatch(pg_type)
-    if numeric and int(numeric.group(1)) <= 38:
-        return pa.decimal128(int(numeric.group(1)), int(numeric.group(2)))
-    return pa.string()
 
 
 def _read_meta(path: Path) -> dict[str, Any] | None:

@@ -136,3 +136,18 @@ def parse_symbols(symbols: str | None) -> list[str] | None:
     if not parsed:
         raise ApiError(422, "invalid_request", "symbol: give one or more symbols separated by commas")
     return parsed
+
+
+def allowed_page_size(principal: Principal, limit: int | None, default: int) -> int:
+    """The page size asked for (`default` when none), refused (not lowered) when the tier does not allow it."""
+    if limit is None:
+        return min(default, principal.tier.max_page_size)
+    if limit > principal.tier.max_page_size:
+        raise ApiError(
+            422,
+            "limit_too_large",
+            f"limit: the {principal.tier.name} tier's largest page is {principal.tier.max_page_size:,} rows "
+            f"(asked for {limit:,}); page with the cursor, or use a higher tier",
+            {"limit": limit, "max_page_size": principal.tier.max_page_size, "tier": principal.tier.name},
+        )
+    return limit

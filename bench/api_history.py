@@ -21,7 +21,7 @@ import httpx
 
 from api import keys
 from bench.exports import BARS_DDL, BARS_FILL
-from bench.realtime import _free_port, _gcx, _percentiles, _stop
+from bench.realtime import _free_port, _gcx, _percentiles, _stop, _wait_until_healthy
 from gcx import database
 from gcx.settings import Settings
 
@@ -99,16 +99,7 @@ def main(concurrency: int = 4, seconds: float = 20.0) -> dict[str, object]:
             port = _free_port()
             server = _gcx(Path(home), "serve", "--port", str(port))
             url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError("gcx serve did not come up")
-                time.sleep(0.2)
+            _wait_until_healthy(url)
             for output in ("json", "parquet"):
                 measured = asyncio.run(_load(url, key, output, concurrency, seconds))
                 print(measured)

@@ -67,6 +67,20 @@ def _stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
+def _wait_until_healthy(url: str, timeout_s: float = 120) -> None:
+    """Until `gcx serve` at `url` answers /health with 200."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("the API did not come up")
+        time.sleep(0.5)
+
+
 def _wait_for_hot_trades(settings: Settings, count: int, timeout_s: float = 180) -> None:
     deadline = time.monotonic() + timeout_s
     with database.connect("warehouse", autocommit=True, settings=settings) as conn:
@@ -210,16 +224,7 @@ def main(
         url = f"http://127.0.0.1:{port}"
         processes.append(_gcx(home, "feed"))
         processes.append(_gcx(home, "serve", "--port", str(port)))
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the API did not come up")
-            time.sleep(0.5)
+        _wait_until_healthy(url)
 
         # 1. tail under load, while trading
         warmup = _gcx(home, "simulate", "--live", "--trades-per-second", "20", "--duration", "600")

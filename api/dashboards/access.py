@@ -12,25 +12,10 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
 
 from api.dashboards import sessions
-from api.deps import authenticate_request, bearer
+from api.deps import admit, authenticate_request, bearer
 from api.entitlements import COMPLIANCE_ROLES, DASHBOARD_ROLES
 from api.errors import ApiError
 from api.keys import Principal
-
-
-def _count_against_rate_limit(request: Request, principal: Principal) -> None:
-    """What api.deps does for Bearer keys, for a session: metering sees the key, the quota counts."""
-    request.state.principal = principal
-    quota = request.app.state.rate_limiter.take(principal.key_id, principal.tier.requests_per_minute)
-    request.state.quota = quota
-    if quota.exceeded:
-        raise ApiError(
-            429,
-            "rate_limited",
-            f"the {principal.tier.name} tier allows {quota.limit} requests per minute; retry in {quota.reset_s} s",
-            {"limit": quota.limit, "retry_after_s": quota.reset_s},
-            headers=quota.headers(),
-        )
 
 
 def authenticate_viewer(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Principal:
@@ -54,7 +39,7 @@ def authenticate_viewer(request: Request, credentials: HTTPAuthorizationCredenti
             "the dashboard session has expired or its key was revoked: log in again at /dashboards/login",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    _count_against_rate_limit(request, principal)
+    admit(request, principal)
     return principal
 
 

@@ -21,14 +21,13 @@ from pydantic import BaseModel, Field
 
 from api import catalog as catalog_module
 from api.catalog import Catalog, Dataset
-from api.deps import BulkExportDep, ConnDep, PrincipalDep
+from api.deps import BulkExportDep, ConnDep, NowDep, PrincipalDep
 from api.entitlements import TIERS
 from api.errors import AUTHENTICATED_RESPONSES, NOT_FOUND_RESPONSE, ApiError
 from api.exports import MEDIA_TYPES, ExportFormat, ExportQuery, prepare_export
 from api.keys import Principal
 from api.metering import note_access
 from api.params import TIMESTAMP_HELP, SymbolsQuery, parse_symbols, tier_window
-from api.routes.history import NowDep
 from api.routes.reference import require_known_symbols
 
 router = APIRouter(prefix="/v1", tags=["datasets"])

@@ -18,15 +18,14 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 import psycopg
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from psycopg import sql
 from pydantic import BaseModel, Field
 
-from api.deps import ConnDep, PrincipalDep
+from api.deps import ConnDep, NowDep, PrincipalDep
 from api.entitlements import TIERS
 from api.errors import AUTHENTICATED_RESPONSES, NOT_FOUND_RESPONSE, ApiError
 from api.formats import Column, columns_of, page_responses, render_page
-from api.keys import Principal
 from api.metering import note_access
 from api.models import Page, Trade
 from api.params import (
@@ -34,12 +33,12 @@ from api.params import (
     OutputFormat,
     SymbolsQuery,
     TimeWindow,
+    allowed_page_size,
     decode_cursor,
     encode_cursor,
-    parse_symbols,
     tier_window,
 )
-from api.routes.reference import require_known_symbols
+from api.routes.reference import known_symbols
 
 router = APIRouter(prefix="/v1", tags=["history"])
 
@@ -49,15 +48,6 @@ DEFAULT_LIMIT = 1_000
 """Rows per page when `limit` is not given (the free tier's largest page, so it suits every tier)."""
 LARGEST_LIMIT = max(tier.max_page_size for tier in TIERS.values())
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def request_time() -> datetime:
-    """The instant a request is answered at: what the tier's delay and history count from. A
-    dependency, so tests can stand at a moment inside the data (the fixture's data ends yesterday)."""
-    return datetime.now(UTC)
-
-
-NowDep = Annotated[datetime, Depends(request_time)]
 
 
 class Interval(StrEnum):
@@ -192,8 +182,8 @@ def trades(
     """Trades executed in [start, end), in (executed_at, trade_id) order: the `Trade` record that the
     realtime tail and stream also send."""
     window = tier_window(principal, start, end, now)
-    page_size = _page_size(principal, limit)
-    symbol_list = _known_symbols(conn, symbols)
+    page_size = allowed_page_size(principal, limit, DEFAULT_LIMIT)
+    symbol_list = known_symbols(conn, symbols)
     conditions = [sql.SQL("executed_at >= %(start)s and executed_at < %(end)s")]
     params: dict[str, Any] = {"start": window.start, "end": window.end, "limit": page_size + 1}
     if cursor is not None:
@@ -226,8 +216,8 @@ def ohlcv(
     tier a bar appears only once its whole interval has ended 15 minutes ago (a bar still filling up
     would reveal recent trades)."""
     window = tier_window(principal, start, end, now)
-    page_size = _page_size(principal, limit)
-    symbol_list = _known_symbols(conn, symbols)
+    page_size = allowed_page_size(principal, limit, DEFAULT_LIMIT)
+    symbol_list = known_symbols(conn, symbols)
     conditions = [sql.SQL("bar_start_at >= %(start)s and bar_start_at < %(end)s")]
     params: dict[str, Any] = {"start": window.start, "end": window.end, "limit": page_size + 1}
     if principal.tier.delay:
@@ -271,8 +261,8 @@ def daily_summary(
     price, in (trade_date, symbol) order. On the free tier a day appears once it is over and 15
     minutes have passed."""
     window = tier_window(principal, start.isoformat(), end.isoformat() if end else None, now)
-    page_size = _page_size(principal, limit)
-    symbol_list = _known_symbols(conn, symbols)
+    page_size = allowed_page_size(principal, limit, DEFAULT_LIMIT)
+    symbol_list = known_symbols(conn, symbols)
     # [start, end) in days; without `end`, through the day `window.end` falls in
     days_end = end or window.end.date() + timedelta(days=1)
     if principal.tier.delay:
@@ -292,30 +282,6 @@ def daily_summary(
     applied = TimeWindow(window.start, datetime.combine(days_end, datetime.min.time(), UTC))
     dataset = "marts.fct_daily_market_summary"
     return _respond(request, dataset, rows, SUMMARY_SCHEMA, output, next_cursor, applied, symbol_list)
-
-
-def _page_size(principal: Principal, limit: int | None) -> int:
-    """The page size asked for, refused (not lowered) when the tier does not allow it."""
-    if limit is None:
-        return min(DEFAULT_LIMIT, principal.tier.max_page_size)
-    if limit > principal.tier.max_page_size:
-        raise ApiError(
-            422,
-            "limit_too_large",
-            f"limit: the {principal.tier.name} tier's largest page is {principal.tier.max_page_size:,} rows "
-            f"(asked for {limit:,}); page with the cursor, or use a higher tier",
-            {"limit": limit, "max_page_size": principal.tier.max_page_size, "tier": principal.tier.name},
-        )
-    return limit
-
-
-def _known_symbols(conn: psycopg.Connection, symbols: str | None) -> list[str] | None:
-    """The requested symbols without repeats (None: every symbol); 404 for any never listed."""
-    requested = parse_symbols(symbols)
-    if requested is None:
-        return None
-    require_known_symbols(conn, requested)
-    return list(dict.fromkeys(requested))
 
 
 def _fetch(

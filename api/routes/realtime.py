@@ -23,14 +23,14 @@ from fastapi import APIRouter, FastAPI, Header, Query, Request, WebSocket, WebSo
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import ConnDep, PrincipalDep
+from api.deps import ConnDep, NowDep, PrincipalDep, admit
 from api.entitlements import TIERS
 from api.errors import AUTHENTICATED_RESPONSES, ApiError, ErrorBody, ErrorDetail
 from api.keys import KeyRejected, Principal, authenticate
 from api.metering import Access, add_rows, note_access
 from api.models import Page, Trade
-from api.params import SymbolsQuery, decode_cursor, encode_cursor
-from api.routes.history import NowDep, _known_symbols, _page_size
+from api.params import SymbolsQuery, allowed_page_size, decode_cursor, encode_cursor
+from api.routes.reference import known_symbols
 from api.stream import HotPage, Subscription, TradeEvent, TradeStream, read_page, sse_event, sse_message
 from gcx import database
 from gcx.live_feed.hot import ensure_hot_schema
@@ -135,8 +135,8 @@ def trades_tail(
     the trades after that cursor, up to `limit`. Oldest first either way. `next_cursor` is always
     set: pass it as `after` to get what comes next (a page shorter than `limit` means you are
     caught up). The free tier sees trades executed before now - 15 min only."""
-    page_size = _page_size(principal, limit or DEFAULT_TAIL)
-    symbol_list = _known_symbols(conn, symbols)
+    page_size = allowed_page_size(principal, limit, DEFAULT_TAIL)
+    symbol_list = known_symbols(conn, symbols)
     position = parse_after(after)
     page = read_page(
         conn,
@@ -309,7 +309,7 @@ async def stream_trades(
 def _symbols_checked(app: Any, symbols: str | None) -> list[str] | None:
     """The symbols asked for (404 for one never listed), from async routes (runs in the threadpool)."""
     with app.state.pool.connection() as conn:
-        return _known_symbols(conn, symbols)
+        return known_symbols(conn, symbols)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -416,16 +416,10 @@ async def _authenticate_ws(websocket: WebSocket) -> Principal | None:
     except KeyRejected as rejected:
         await websocket.send_json(_error(401, rejected.reason, rejected.message))
         return None
-    quota = websocket.app.state.rate_limiter.take(principal.key_id, principal.tier.requests_per_minute)
-    if quota.exceeded:
-        await websocket.send_json(
-            _error(
-                429,
-                "rate_limited",
-                f"rate limit exceeded; retry in {quota.reset_s} s",
-                {"retry_after_s": quota.reset_s},
-            )
-        )
+    try:
+        admit(websocket, principal)
+    except ApiError as refused:
+        await websocket.send_json(_error(refused.status, refused.reason, refused.message, refused.detail))
         return None
     return principal
 

@@ -218,6 +218,15 @@ def calendar(
     )
 
 
+def known_symbols(conn: psycopg.Connection, symbols: str | None) -> list[str] | None:
+    """The requested symbols (`symbol=A,B`) without repeats (None: every symbol); 404 for any never listed."""
+    requested = parse_symbols(symbols)
+    if requested is None:
+        return None
+    require_known_symbols(conn, requested)
+    return list(dict.fromkeys(requested))
+
+
 def require_known_symbols(conn: psycopg.Connection, symbols: list[str]) -> None:
     """404 `unknown_symbol` naming the symbols the exchange never listed (422 for text that cannot be
     a symbol). History routes use it too: a typo must not look like a quiet market."""

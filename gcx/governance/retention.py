@@ -44,6 +44,7 @@ import pyarrow.parquet as pq
 from psycopg import sql
 
 from gcx import database
+from gcx.postgres_arrow import arrow_type, copy_csv_options, set_copy_formats
 from gcx.settings import Settings
 
 if TYPE_CHECKING:
@@ -375,9 +376,7 @@ def include_archived_partitions(conn: psycopg.Connection, query: ExportQuery) ->
 
 
 def relation_schema(conn: psycopg.Connection, schema: str, table: str) -> pa.Schema:
-    """The Arrow schema of a table, typed as PostgreSQL declares its columns (api/exports.py's mapping)."""
-    from api.exports import arrow_type  # one mapping of PostgreSQL types to Arrow, shared with exports
-
+    """The Arrow schema of a table, typed as PostgreSQL declares its columns."""
     rows = conn.execute(
         """
         select a.attname, format_type(a.atttypid, a.atttypmod)
@@ -393,22 +392,14 @@ def relation_schema(conn: psycopg.Connection, schema: str, table: str) -> pa.Sch
 def read_rows(conn: psycopg.Connection, select: sql.Composable, schema: pa.Schema) -> pa.Table:
     """A query's rows as an Arrow table of `schema`, through PostgreSQL's CSV COPY and Arrow's parser."""
     buffer = io.BytesIO()
-    conn.execute("set local timezone to 'UTC'")
-    conn.execute("set local datestyle to 'ISO, YMD'")
+    set_copy_formats(conn)
     with conn.cursor().copy(sql.SQL("copy ({}) to stdout with (format csv, header)").format(select)) as copy:
         for chunk in copy:
             buffer.write(chunk)
     buffer.seek(0)
     return pa_csv.read_csv(
         buffer,
-        convert_options=pa_csv.ConvertOptions(
-            column_types={field.name: field.type for field in schema},
-            true_values=["t"],
-            false_values=["f"],
-            null_values=[""],
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=False,  # PostgreSQL writes NULL as nothing, '' as ""
-        ),
+        convert_options=copy_csv_options(schema),
     ).select(schema.names)
 
 

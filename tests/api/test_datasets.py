@@ -10,8 +10,7 @@ from dbt.artifacts.schemas.manifest import WritableManifest
 from dbt.cli.main import dbtRunner
 from dbt.contracts.graph.manifest import Manifest
 
-from api import catalog
-from api.routes import history
+from api import catalog, deps
 from gcx import database
 from gcx_pipelines.project import DBT_PROJECT_DIR, dbt_env, dbt_project, environment
 from tests.api.conftest import bearer
@@ -179,12 +178,12 @@ def test_each_day_of_the_coverage_has_an_honest_condition(
 def test_detail_has_sample_rows_within_the_free_tier_window(client, auth, built_platform, api_app):
     (last,) = query(built_platform, "select max(executed_at) from marts.fct_trades where venue = 'GCX'")[0]
     now = last + timedelta(minutes=5)  # the newest 15 minutes of trades are too recent for free keys
-    api_app.dependency_overrides[history.request_time] = lambda: now
+    api_app.dependency_overrides[deps.request_time] = lambda: now
     try:
         free = client.get("/v1/datasets/trades", headers=auth("free", "quant")).json()
         pro = client.get("/v1/datasets/trades", headers=auth("pro", "quant")).json()
     finally:
-        api_app.dependency_overrides.pop(history.request_time, None)
+        api_app.dependency_overrides.pop(deps.request_time, None)
     horizon = now - timedelta(minutes=15)
     visible = query(
         built_platform,

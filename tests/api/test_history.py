@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pandas as pd
 import pytest
 
+from api import deps
 from api.entitlements import TIERS
 from api.models import TRADE_COLUMNS
 from api.params import encode_cursor
@@ -89,10 +90,10 @@ def stand_at(api_app):
     not touched."""
 
     def stand(instant: datetime) -> None:
-        api_app.dependency_overrides[history.request_time] = lambda: instant
+        api_app.dependency_overrides[deps.request_time] = lambda: instant
 
     yield stand
-    api_app.dependency_overrides.pop(history.request_time, None)
+    api_app.dependency_overrides.pop(deps.request_time, None)
 
 
 def test_trade_pages_walk_the_window_with_no_gap_or_repeat_and_equal_the_mart(client, auth, built_platform):

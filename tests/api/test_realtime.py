@@ -15,8 +15,8 @@ import httpx
 import pytest
 from websockets.sync.client import connect as ws_connect
 
+from api.deps import request_time
 from api.params import decode_cursor
-from api.routes.history import request_time
 from api.routes.realtime import cursor_of
 from api.stream import Subscription, Timeline, TradeEvent
 from gcx import database
