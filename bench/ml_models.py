@@ -22,9 +22,10 @@ later runs (delete it to rebuild; building takes a few minutes).
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -37,11 +38,13 @@ START = date(2025, 4, 7)
 PATTERNS = ("wash_trade", "circular_trading", "spoofing", "marking_the_close", "pump_and_dump")
 
 
+def _built_marker(settings: Settings) -> Path:
+    return settings.home / "bench-world-built"
+
+
 def _built(settings: Settings) -> bool:
-    if not settings.pgdata_dir.exists():
-        return False
-    with database.connect("warehouse", settings=settings) as conn:
-        return bool(conn.execute("select to_regclass('marts.fct_settlements') is not null").fetchone()[0])
+    """True only after a build ran to the end: an interrupted build leaves some marts but no marker."""
+    return _built_marker(settings).exists() and settings.pgdata_dir.exists()
 
 
 def build_world(seed: int, days: int, scale: int) -> Settings:
@@ -53,10 +56,14 @@ def build_world(seed: int, days: int, scale: int) -> Settings:
     if _built(settings):
         print(f"reusing the world in {home}", flush=True)
         return settings
+    if home.exists():
+        print(f"removing the incomplete world in {home}", flush=True)
+        shutil.rmtree(home)
     print(f"simulating {days} days at scale {scale}, seed {seed}, into {home} ...", flush=True)
     simulate(START, days, seed=seed, scale=scale, settings=settings)
     if not materialize(settings):
         raise RuntimeError("gcx materialize failed on the evaluation world")
+    _built_marker(settings).write_text(f"built {datetime.now(UTC).isoformat()}\n")
     return settings
 
 
