@@ -34,7 +34,7 @@ import psycopg
 from psycopg import sql
 
 from api.entitlements import COMPLIANCE_ROLES, ROLES, TIERS
-from gcx import database
+from gcx.governance import roles
 from gcx.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -478,24 +478,16 @@ def dagster_facts(
         key: {"built_at": None, "passed": 0, "total": 0} for key in asset_keys
     }
     try:
-        with database.connect("dagster", settings=settings) as conn:
+        # as the API's role, which reads Dagster's storage through these functions only (roles.py)
+        with psycopg.connect(roles.api_database_url(settings, database_name="dagster")) as conn:
             for asset_key, timestamp in conn.execute(
-                "select asset_key, last_materialization_timestamp from asset_keys where asset_key = any(%s)",
+                "select asset_key, last_materialization_timestamp from api_read.asset_materializations(%s)",
                 (list(keys),),
             ):
                 if timestamp is not None:
                     facts[keys[asset_key]]["built_at"] = timestamp.replace(tzinfo=UTC)
             for asset_key, passed, total in conn.execute(
-                """
-                select asset_key,
-                       count(*) filter (where execution_status = 'SUCCEEDED'), count(*)
-                from (select distinct on (asset_key, check_name) asset_key, execution_status
-                      from asset_check_executions
-                      where asset_key = any(%s) and execution_status in ('SUCCEEDED', 'FAILED')
-                      order by asset_key, check_name, id desc) latest
-                group by asset_key
-                """,
-                (list(keys),),
+                "select asset_key, passed, total from api_read.asset_check_results(%s)", (list(keys),)
             ):
                 facts[keys[asset_key]].update(passed=passed, total=total)
     except psycopg.Error as error:

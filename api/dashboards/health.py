@@ -1,12 +1,14 @@
 """System health: pipeline runs, data freshness, check results, API latency and errors.
 
 Pipeline runs are read from Dagster's run storage with SQL: the `runs` table of the platform's
-`dagster` database (dagster.yaml puts the instance's storage there). Not through a DagsterInstance:
-opening one needs DAGSTER_HOME and the storage URL in os.environ (gcx_pipelines.instance sets them
-process-wide, which a threaded web server must not do) and importing dagster costs seconds and
-hundreds of MB in the API process. The columns read (run_id, pipeline_name, status, start_time,
-end_time, create_timestamp) are the stable core of that table; tests/api/dashboards read it on a
-real instance, so a Dagster upgrade that changes it fails there, not in production.
+`dagster` database (dagster.yaml puts the instance's storage there), through the function
+`api_read.pipeline_runs`, which the API's least-privilege role may run
+(gcx/governance/api_role_dagster.sql). Not through a DagsterInstance: opening one needs
+DAGSTER_HOME and the storage URL in os.environ (gcx_pipelines.instance sets them process-wide,
+which a threaded web server must not do) and importing dagster costs seconds and hundreds of MB
+in the API process. The columns read (run_id, pipeline_name, status, start_time, end_time,
+create_timestamp) are the stable core of that table; tests/api/dashboards read it on a real
+instance, so a Dagster upgrade that changes it fails there, not in production.
 
 The rest comes from the warehouse: quality.check_results and quality.dataset_daily_quality,
 ops.pipeline_failures, api.request_log.
@@ -22,7 +24,7 @@ from api.dashboards import figures
 from api.dashboards.figures import bars, column, layout, rows
 from api.dashboards.filters import DayRange
 from api.dashboards.models import AppliedFilters, Dashboard, Table, Tile
-from gcx import database
+from gcx.governance import roles
 from gcx.settings import Settings
 
 HOURLY_UP_TO_DAYS = 7
@@ -32,21 +34,15 @@ NO_RUNS = "No pipeline run recorded yet: Dagster has not run on this platform (`
 
 
 def pipeline_runs(settings: Settings, days: DayRange) -> list[dict] | None:
-    """Dagster runs created in the range, oldest first; None when Dagster's storage has no runs table."""
-    with database.connect("dagster", autocommit=True, settings=settings) as conn:
+    """Dagster runs created in the range, oldest first; None when Dagster's storage has no runs table.
+    Read as the API's role, through the one function it may run there (gcx/governance/roles.py)."""
+    with psycopg.connect(roles.api_database_url(settings, database_name="dagster"), autocommit=True) as conn:
         if conn.execute("select to_regclass('public.runs')").fetchone()[0] is None:
             return None
         return rows(
             conn,
-            """
-            select run_id, pipeline_name as job_name, status,
-                   to_timestamp(coalesce(start_time, extract(epoch from create_timestamp))) as started_at,
-                   to_timestamp(end_time) as ended_at,
-                   (end_time - start_time) / 60.0 as duration_min
-            from runs
-            where create_timestamp >= %(start)s and create_timestamp < %(end)s
-            order by create_timestamp, run_id
-            """,
+            "select run_id, job_name, status, started_at, ended_at, duration_min"
+            " from api_read.pipeline_runs(%(start)s, %(end)s)",
             {"start": days.start_at().replace(tzinfo=None), "end": days.end_at().replace(tzinfo=None)},
         )
 

@@ -3,6 +3,8 @@
 The API process connects as `gcx_api` (API_ROLE), not as the platform's database user (the owner of
 every schema, a superuser on the embedded server): it can read what it serves and append to its logs,
 and nothing else; in particular it cannot UPDATE, DELETE or TRUNCATE `api.audit_log` (api_role.sql).
+Of Dagster's storage (the `dagster` database) it reads only what the catalog and the system-health
+dashboard show, through three functions and no table (api_role_dagster.sql says why).
 The read-only BI role (gcx/bi.py, `gcx db bi-role`) follows the same pattern: a role with default
 privileges on the schemas it reads, applied idempotently by the platform's user.
 
@@ -25,6 +27,7 @@ from gcx.bi import ROLE_NAME
 from gcx.settings import Settings
 
 API_ROLE_SQL = Path(__file__).with_name("api_role.sql")
+API_ROLE_DAGSTER_SQL = Path(__file__).with_name("api_role_dagster.sql")
 API_ROLE = "gcx_api"
 
 
@@ -32,7 +35,8 @@ def ensure_api_role(conn: psycopg.Connection, settings: Settings, role: str = AP
     """Create or update the API's role on the warehouse `conn` is connected to (as the schemas' owner).
 
     The API's tables must exist already (api/schema.sql, api/dashboards/sessions.sql): they are
-    granted table by table. Sets the role's password when the settings give one.
+    granted table by table. Sets the role's password when the settings give one. Also grants the role
+    its reads of Dagster's storage, in the `dagster` database (as its owner, the platform's user).
     """
     if not ROLE_NAME.fullmatch(role):
         raise ValueError(f"role name {role!r}: use lower-case letters, digits and _ (at most 63)")
@@ -56,12 +60,22 @@ def ensure_api_role(conn: psycopg.Connection, settings: Settings, role: str = AP
                 role=sql.Identifier(role), database=sql.Identifier(conn.info.dbname)
             )
         )
+    with database.connect("dagster", settings=settings) as dagster, dagster.transaction():
+        dagster.execute("select pg_advisory_xact_lock(hashtext('gcx api role dagster'))")
+        dagster.execute(
+            sql.SQL(API_ROLE_DAGSTER_SQL.read_text()).format(
+                role=sql.Identifier(role), database=sql.Identifier("dagster")
+            )
+        )
 
 
-def api_database_url(settings: Settings, role: str = API_ROLE) -> str:
-    """The warehouse URL the API connects with: its own role (and password, if one is set)."""
+def api_database_url(
+    settings: Settings, role: str = API_ROLE, database_name: database.DatabaseName = "warehouse"
+) -> str:
+    """The URL the API connects to one of the platform's databases with (the warehouse unless told):
+    its own role (and password, if one is set)."""
     password = settings.api_database_password
-    url = make_url(database.database_url("warehouse", settings=settings)).set(
+    url = make_url(database.database_url(database_name, settings=settings)).set(
         username=role, password=password.get_secret_value() if password is not None else None
     )
     return url.render_as_string(hide_password=False)
