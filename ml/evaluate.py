@@ -96,15 +96,49 @@ def evaluate_surveillance(
     }
 
 
+CALIBRATION_BINS = 10
+"""Reliability table and expected calibration error: ten equal-width probability bins."""
+
+
+def reliability_table(y: np.ndarray, p: np.ndarray, bins: int = CALIBRATION_BINS) -> pd.DataFrame:
+    """Per probability bin [low, high) with rows in it: rows, mean predicted probability, observed rate."""
+    which = np.minimum((np.asarray(p) * bins).astype(int), bins - 1)
+    table = (
+        pd.DataFrame({"bin": which, "predicted": p, "observed": y})
+        .groupby("bin")
+        .agg(rows=("observed", "size"), predicted=("predicted", "mean"), observed=("observed", "mean"))
+        .reset_index()
+    )
+    table.insert(0, "low", table.pop("bin") / bins)
+    table.insert(1, "high", table.low + 1 / bins)
+    return table
+
+
+def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = CALIBRATION_BINS) -> float:
+    """Rows-weighted mean |observed rate - mean predicted probability| over the reliability bins."""
+    table = reliability_table(y, p, bins)
+    return float((table.rows * (table.observed - table.predicted).abs()).sum() / table.rows.sum())
+
+
 def evaluate_member_risk(model: MemberRiskModel, frame: pd.DataFrame, labels: pd.Series) -> dict[str, float]:
+    """Brier score and log loss against the held-out base rate (a constant forecast of the rate the
+    held-out rows actually had: a baseline the model cannot know in advance), Brier skill score,
+    expected calibration error, ROC-AUC and PR-AUC."""
     known = labels.notna()
     y, p = labels[known].astype(int), model.probability(frame[known])
     out = {"rows": float(known.sum()), "base_rate": float(y.mean()) if len(y) else float("nan")}
     if len(y) == 0:
         return out
+    out["mean_probability"] = float(np.mean(p))
     out["brier"] = float(brier_score_loss(y, p))
     out["brier_of_base_rate"] = float(brier_score_loss(y, np.full(len(y), y.mean())))
+    if out["brier_of_base_rate"] > 0:
+        out["brier_skill_score"] = 1 - out["brier"] / out["brier_of_base_rate"]
     out["log_loss"] = float(log_loss(y, np.clip(p, 1e-6, 1 - 1e-6), labels=[0, 1]))
+    out["log_loss_of_base_rate"] = float(
+        log_loss(y, np.full(len(y), np.clip(y.mean(), 1e-6, 1 - 1e-6)), labels=[0, 1])
+    )
+    out["expected_calibration_error"] = expected_calibration_error(y.to_numpy(), p)
     if y.nunique() == 2:
         out["roc_auc"] = float(roc_auc_score(y, p))
         out["pr_auc"] = float(average_precision_score(y, p))
@@ -181,8 +215,8 @@ def member_risk_images(
     ax.imshow(matrix, cmap="Blues")
     for (i, j), value in np.ndenumerate(matrix):
         ax.text(j, i, str(value), ha="center", va="center")
-    ax.set_xticks([0, 1], ["on time", "late/failed"])
-    ax.set_yticks([0, 1], ["on time", "late/failed"])
+    ax.set_xticks([0, 1], ["no event", "fail or 2+ late"])
+    ax.set_yticks([0, 1], ["no event", "fail or 2+ late"])
     ax.set_xlabel("predicted (p >= 0.5)")
     fig.tight_layout()
     paths = [folder / "confusion_matrix.png"]
@@ -193,11 +227,8 @@ def member_risk_images(
     if len(np.unique(y)) == 2:
         precision, recall, _ = precision_recall_curve(y, p)
         left.plot(recall, precision)
-        bins = np.linspace(0, 1, 11)
-        which = np.digitize(p, bins[1:-1])
-        observed = [y[which == b].mean() if (which == b).any() else np.nan for b in range(10)]
-        predicted = [p[which == b].mean() if (which == b).any() else np.nan for b in range(10)]
-        right.plot(predicted, observed, marker="o")
+        table = reliability_table(y, p)
+        right.plot(table.predicted, table.observed, marker="o")
     right.plot([0, 1], [0, 1], linestyle="--", color="grey")
     left.set(xlabel="recall", ylabel="precision", title="Precision-recall (held out)")
     right.set(xlabel="predicted probability", ylabel="observed rate", title="Calibration (held out)")

@@ -15,7 +15,14 @@ from ml.features import SURVEILLANCE_KEY
 PATTERNS = ("wash_trade", "circular_trading", "spoofing", "marking_the_close", "pump_and_dump")
 NO_PATTERN = "none"
 RISK_HORIZON_DAYS = 7
-"""Member risk: the probability of a late or failed settlement due in the next 7 days."""
+"""Member risk: the probability of a settlement failure or repeated lateness in the next 7 days."""
+FAIL_AFTER_DAYS = 5
+"""An obligation still unpaid this many days after its deadline has failed; one paid after its
+deadline but within these days was late (the simulated exchange's late payments take up to 5 days)."""
+LATE_OBLIGATIONS_FOR_EVENT = 2
+"""Repeated lateness: this many late obligations due in the horizon count as a risk event. A single
+late payment is not one: healthy members pay about 2 % of obligations late, so "any delay" mostly
+measures how much a member trades, not its credit."""
 
 
 def read_episodes(truth_dir: Path) -> list[dict]:
@@ -55,8 +62,10 @@ def surveillance_labels(features: pd.DataFrame, episodes: list[dict]) -> pd.Seri
 
 
 def member_risk_labels(features: pd.DataFrame, settlements: pd.DataFrame) -> pd.Series:
-    """1 when the member has an obligation due in (as_of_date, as_of_date + horizon] that was
-    settled after its deadline or not at all; NaN when the horizon reaches past the data (unknown).
+    """1 when, among the member's obligations due in (as_of_date, as_of_date + horizon], one failed
+    (unpaid `FAIL_AFTER_DAYS` after its deadline) or at least `LATE_OBLIGATIONS_FOR_EVENT` were late
+    (paid after the deadline, within those days); 0 otherwise; NaN while the outcome is not known yet
+    (the horizon plus `FAIL_AFTER_DAYS` reaches past the data).
 
     `settlements`: member_id, trade_date, due_at, settled_at (as in MarketData.settlements).
     """
@@ -65,17 +74,27 @@ def member_risk_labels(features: pd.DataFrame, settlements: pd.DataFrame) -> pd.
     known_until = settlements.trade_date.max()  # the data's last day: every deadline up to it has passed
     if pd.isna(known_until):
         return pd.Series(float("nan"), index=features.index)
-    delayed = settlements[settlements.settled_at.isna() | (settlements.settled_at > settlements.due_at)]
-    delayed_days = delayed.assign(due_date=delayed.due_at.dt.date)[
-        ["member_id", "due_date"]
-    ].drop_duplicates()
-    by_member = delayed_days.groupby("member_id").due_date.apply(sorted).to_dict()
+    fail_after = pd.Timedelta(days=FAIL_AFTER_DAYS)
+    failed = settlements.settled_at.isna() | (settlements.settled_at > settlements.due_at + fail_after)
+    late = ~failed & (settlements.settled_at > settlements.due_at)
+    outcomes = (
+        settlements.assign(due_date=settlements.due_at.dt.date, failed=failed, late=late)[failed | late]
+        .groupby(["member_id", "due_date"])[["failed", "late"]]
+        .sum()
+    )
+    by_member = {
+        member_id: day_counts.droplevel("member_id") for member_id, day_counts in outcomes.groupby(level=0)
+    }
     out = []
     for member_id, as_of in features[["member_id", "as_of_date"]].itertuples(index=False):
         horizon_end = as_of + timedelta(days=RISK_HORIZON_DAYS)
-        if horizon_end > known_until:
+        if horizon_end + timedelta(days=FAIL_AFTER_DAYS) > known_until:
             out.append(float("nan"))
             continue
-        days = by_member.get(member_id, [])
-        out.append(float(any(as_of < d <= horizon_end for d in days)))
+        counts = by_member.get(member_id)
+        if counts is None:
+            out.append(0.0)
+            continue
+        window = counts[(counts.index > as_of) & (counts.index <= horizon_end)]
+        out.append(float(window.failed.sum() > 0 or window.late.sum() >= LATE_OBLIGATIONS_FOR_EVENT))
     return pd.Series(out, index=features.index, dtype=float)

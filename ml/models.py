@@ -3,8 +3,8 @@
 - `SurveillanceModel`: per feature row and pattern, the rule score, the learned model's
   probability (gradient boosting on the labelled episodes) and their combination, plus an
   unsupervised anomaly score (isolation forest) for what no pattern describes.
-- `MemberRiskModel`: a calibrated probability that a member's settlement is late or fails in
-  the next days, with the factors that raise it.
+- `MemberRiskModel`: a calibrated probability that a member fails an obligation or pays at least
+  two late in the next days (ml/labels.py), with the factors that raise it.
 
 Both keep a `FeatureReference` of their training window (drift checks, explanations).
 """

@@ -58,7 +58,7 @@ create table if not exists marts.member_risk_scores (
     primary key (member_id, score_date)
 );
 comment on table marts.member_risk_scores is
-    'Calibrated probability that a member settles late or fails within horizon_days, from the gcx_member_risk champion.';
+    'Calibrated probability that a member fails an obligation, or pays at least two late, due within horizon_days, from the gcx_member_risk champion.';
 """
 
 

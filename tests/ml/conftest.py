@@ -27,7 +27,9 @@ class MarketBuilder:
         self.owner_of = {m: f"O{m}" for m in MEMBERS}
 
     def trade(self, day, when, symbol, buyer, seller, price=3000.0, quantity=10.0, aggressor="buy",
-              buyer_owner=None, seller_owner=None, paid_late_hours: dict | None = None) -> str:  # fmt: skip
+              buyer_owner=None, seller_owner=None, paid_late_hours: dict | None = None,
+              unpaid: tuple = ()) -> str:  # fmt: skip
+        """`paid_late_hours`: member -> hours after the deadline it paid; `unpaid`: members that never paid."""
         trade_id = f"T{len(self.trades):05d}"
         buy_order, sell_order = (
             self._order(day, when, symbol, buyer, "buy", quantity, filled=True),
@@ -47,6 +49,7 @@ class MarketBuilder:
         for member in (buyer, seller):
             late = (paid_late_hours or {}).get(member)
             settled = due_at + pd.Timedelta(hours=late) if late is not None else when + pd.Timedelta(hours=1)
+            settled = pd.NaT if member in unpaid else settled
             self.settlements.append(
                 {"member_id": member, "trade_date": day, "due_at": due_at, "settled_at": settled,
                  "amount_ghs": price * quantity}

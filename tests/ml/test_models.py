@@ -71,15 +71,21 @@ def test_a_member_with_repeated_fails_scores_riskier():
     builder = MarketBuilder()
     ordinary_flow(builder, 30, seed=13, per_day=8)
     rng = np.random.default_rng(2)
-    for offset in range(30):  # M1 pays late (or never) on most days; everyone else on time
+    for offset in range(30):  # M1 fails or pays late on most days; everyone else pays on time
         day = FIRST_DAY + timedelta(days=offset)
         if rng.random() < 0.7:
-            builder.trade(day, at(day, 11, 30), "GEJWM1", "M1", "M3", paid_late_hours={"M1": 30})
+            fails = rng.random() < 0.5
+            builder.trade(
+                day, at(day, 11, 30), "GEJWM1", "M1", "M3",
+                paid_late_hours=None if fails else {"M1": 30}, unpaid=("M1",) if fails else (),
+            )  # fmt: skip
         builder.trade(day, at(day, 11, 40), "GTASB2", "M2", "M3")
     data = builder.build()
     features = member_risk_features(data)
     labels = member_risk_labels(features, data.settlements)
     assert labels.notna().sum() > 50 and 0 < labels.mean() < 1
+    labelled = labels.groupby(features.member_id).mean()
+    assert labelled["M1"] > 0.5 and labelled.drop("M1").max() == 0, "M1's fails are the only risk events"
     model, _ = train_member_risk(features, labels, budget_s=5)
     assert model.classifier is not None
     last = features[features.as_of_date == features.as_of_date.max()]

@@ -473,7 +473,7 @@ def surveillance_alerts(context: dg.AssetExecutionContext, gcx: GcxResource) -> 
     metadata={"dagster/table_name": "warehouse.marts.member_risk_scores"},
 )
 def member_risk_scores(context: dg.AssetExecutionContext, gcx: GcxResource) -> dg.MaterializeResult:
-    """Each member's calibrated probability of a late or failed settlement in the next 7 days,
+    """Each member's calibrated probability of a failed, or at least two late, settlements in the next 7 days,
     as of the day, from the `gcx_member_risk` champion, with its band (low < 10 % <= medium < 30 %
     <= high) and the factors that raise it. Re-scoring a day replaces its rows."""
     from ml.predict import load_champion, score_members
