@@ -27,11 +27,16 @@ import tempfile
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from gcx import database
 from gcx.settings import Settings
+
+if TYPE_CHECKING:
+    from ml.features import MarketData
+    from ml.train import TimeSplit
 
 EVALUATION_SEED = 20260917
 START = date(2025, 4, 7)
@@ -67,6 +72,43 @@ def build_world(seed: int, days: int, scale: int) -> Settings:
     return settings
 
 
+EARLIER_WINDOW = (0.4, 0.7)
+"""A second evaluation window (fractions of the days) for patterns with no episode in the held-out
+last 30 %: trained on the days before it, scored on it."""
+
+
+def earlier_window(
+    features: pd.DataFrame, labels: pd.Series, split: TimeSplit, patterns: list[str], budget_s: float
+) -> dict[str, object]:
+    """Per-pattern figures on an earlier window for `patterns` the held-out days do not contain,
+    from a model trained only on the days before that window (still a time split)."""
+    from ml.evaluate import evaluate_surveillance
+    from ml.train import train_surveillance
+
+    days = sorted(pd.unique(features.activity_date))
+    start, end = (days[int(len(days) * fraction)] for fraction in EARLIER_WINDOW)
+    end = min(end, split.held_out_from)
+    train = features.activity_date < start
+    window = (features.activity_date >= start) & (features.activity_date < end)
+    out: dict[str, object] = {
+        "earlier window (for patterns absent from the held-out days)": f"{start} .. {end}"
+    }
+    if not any((labels[window] == p).any() for p in patterns):
+        out["earlier window"] = f"no episode of {', '.join(patterns)} in it either: not evaluated"
+        return out
+    model, _ = train_surveillance(features[train], labels[train], budget_s=budget_s)
+    metrics = evaluate_surveillance(model, features[window], labels[window])
+    for pattern in patterns:
+        out[f"earlier window: labelled rows {pattern} (train / window)"] = (
+            f"{int((labels[train] == pattern).sum())} / {int((labels[window] == pattern).sum())}"
+        )
+        for metric in ("precision", "recall", "pr_auc"):
+            out[f"earlier window: {pattern} {metric} (model+rules / rules only)"] = (
+                f"{metrics[f'{pattern}_{metric}']:.2f} / {metrics[f'rules_{pattern}_{metric}']:.2f}"
+            )
+    return out
+
+
 def main(
     seed: int = EVALUATION_SEED,
     days: int = 150,
@@ -74,12 +116,8 @@ def main(
     budget_s: int = 60,
     stress_rows: int = 1_000_000,
 ) -> dict[str, object]:
-    from ml.evaluate import evaluate_member_risk, evaluate_surveillance
-    from ml.features import load_market_data, member_risk_features, surveillance_features
-    from ml.labels import member_risk_labels, read_episodes, surveillance_labels
-    from ml.models import LoadedModel
-    from ml.predict import detect_alerts, rule_hits_per_member_day
-    from ml.train import TimeSplit, train_member_risk, train_surveillance
+    from ml.features import load_market_data
+    from ml.labels import read_episodes
 
     settings = build_world(seed, days, scale)
     figures: dict[str, object] = {"seed": seed, "scale": scale, "calendar days": days}
@@ -88,83 +126,119 @@ def main(
             began = time.perf_counter()
             data = load_market_data(conn)
             figures["load marts s"] = time.perf_counter() - began
-        figures["trades"] = len(data.trades)
-
-        began = time.perf_counter()
-        features = surveillance_features(data)
-        seconds = time.perf_counter() - began
-        figures["surveillance feature rows"] = len(features)
-        figures["surveillance features s"] = seconds
-        figures["surveillance features trades/s"] = len(data.trades) / seconds
-        began = time.perf_counter()
-        risk_features = member_risk_features(data, rule_hits_per_member_day(features))
-        figures["member-risk feature rows"] = len(risk_features)
-        figures["member-risk features s"] = time.perf_counter() - began
-
-        episodes = read_episodes(settings.truth_dir)
-        labels = surveillance_labels(features, episodes)
-        risk_labels = member_risk_labels(risk_features, data.settlements)
-        figures["episodes"] = len(episodes)
-
-        split = TimeSplit.of(features.activity_date)
-        train, held_out = split.train(features.activity_date), split.held_out(features.activity_date)
-        figures["held out from"] = split.held_out_from.isoformat()
-        for pattern in PATTERNS:
-            figures[f"labelled rows {pattern} (train / held out)"] = (
-                f"{int((labels[train] == pattern).sum())} / {int((labels[held_out] == pattern).sum())}"
-            )
-        began = time.perf_counter()
-        model, trials = train_surveillance(features[train], labels[train], budget_s=budget_s)
-        figures["surveillance training s (search + refit)"] = time.perf_counter() - began
-        figures["surveillance search trials"] = len(trials)
-        metrics = evaluate_surveillance(model, features[held_out], labels[held_out])
-        for pattern in PATTERNS:
-            for measure in ("precision", "recall", "pr_auc"):
-                figures[f"{pattern} {measure} (model+rules / rules only)"] = (
-                    f"{metrics[f'{pattern}_{measure}']:.2f} / {metrics[f'rules_{pattern}_{measure}']:.2f}"
-                )
-        for measure in ("macro_pr_auc", "precision", "recall", "precision_at_5_per_day", "alerts"):
-            figures[f"all patterns {measure} (model+rules / rules only)"] = (
-                f"{metrics[measure]:.2f} / {metrics[f'rules_{measure}']:.2f}"
-            )
-        figures["anomaly alerts (held out)"] = int(metrics["anomaly_alerts"])
-
-        risk_split = TimeSplit.of(risk_features.as_of_date)
-        risk_train = risk_split.train(risk_features.as_of_date)
-        risk_held_out = risk_split.held_out(risk_features.as_of_date)
-        began = time.perf_counter()
-        risk_model, _ = train_member_risk(
-            risk_features[risk_train], risk_labels[risk_train], budget_s=budget_s / 2
-        )
-        figures["member-risk training s"] = time.perf_counter() - began
-        risk_metrics = evaluate_member_risk(
-            risk_model, risk_features[risk_held_out], risk_labels[risk_held_out]
-        )
-        for key, value in risk_metrics.items():
-            figures[f"member risk {key} (held out)"] = round(value, 4)
-
-        # scoring throughput at stress scale
-        repeats = max(1, stress_rows // max(1, int(held_out.sum())))
-        stress = pd.concat([features[held_out]] * repeats, ignore_index=True)
-        began = time.perf_counter()
-        model.score(stress)
-        figures["surveillance scoring rows"] = len(stress)
-        figures["surveillance scoring rows/s"] = len(stress) / (time.perf_counter() - began)
-        risk_stress = pd.concat(
-            [risk_features[risk_held_out]] * max(1, stress_rows // max(1, int(risk_held_out.sum()))),
-            ignore_index=True,
-        )
-        began = time.perf_counter()
-        risk_model.probability(risk_stress)
-        figures["member-risk scoring rows"] = len(risk_stress)
-        figures["member-risk scoring rows/s"] = len(risk_stress) / (time.perf_counter() - began)
-        began = time.perf_counter()
-        alerts = detect_alerts(LoadedModel("gcx_surveillance", "bench", model), features[held_out])
-        seconds = time.perf_counter() - began
-        figures["detect_alerts on held-out days: alerts"] = len(alerts)
-        figures["detect_alerts rows/s (scores, grouping, explanations)"] = int(held_out.sum()) / seconds
     finally:
         database.stop_embedded(settings)
+    figures.update(measure(data, read_episodes(settings.truth_dir), budget_s, stress_rows))
     for key, value in figures.items():
         print(f"{key}: {value}")
+    return figures
+
+
+def measure(data: MarketData, episodes: list[dict], budget_s: float, stress_rows: int) -> dict[str, object]:
+    """Every figure but the loading: features, labels, training, held-out metrics, throughput."""
+    from ml.evaluate import evaluate_member_risk, evaluate_surveillance, reliability_table
+    from ml.features import member_risk_features, surveillance_features
+    from ml.labels import (
+        FAIL_AFTER_DAYS,
+        LATE_OBLIGATIONS_FOR_EVENT,
+        RISK_HORIZON_DAYS,
+        member_risk_labels,
+        surveillance_labels,
+    )
+    from ml.models import LoadedModel
+    from ml.predict import detect_alerts, rule_hits_per_member_day
+    from ml.train import TimeSplit, train_member_risk, train_surveillance
+
+    figures: dict[str, object] = {"trades": len(data.trades)}
+
+    began = time.perf_counter()
+    features = surveillance_features(data)
+    seconds = time.perf_counter() - began
+    figures["surveillance feature rows"] = len(features)
+    figures["surveillance features s"] = seconds
+    figures["surveillance features trades/s"] = len(data.trades) / seconds
+    began = time.perf_counter()
+    risk_features = member_risk_features(data, rule_hits_per_member_day(features))
+    figures["member-risk feature rows"] = len(risk_features)
+    figures["member-risk features s"] = time.perf_counter() - began
+
+    labels = surveillance_labels(features, episodes)
+    risk_labels = member_risk_labels(risk_features, data.settlements)
+    figures["episodes"] = len(episodes)
+
+    split = TimeSplit.of(features.activity_date)
+    train, held_out = split.train(features.activity_date), split.held_out(features.activity_date)
+    figures["held out from"] = split.held_out_from.isoformat()
+    for pattern in PATTERNS:
+        figures[f"labelled rows {pattern} (train / held out)"] = (
+            f"{int((labels[train] == pattern).sum())} / {int((labels[held_out] == pattern).sum())}"
+        )
+    began = time.perf_counter()
+    model, trials = train_surveillance(features[train], labels[train], budget_s=budget_s)
+    figures["surveillance training s (search + refit)"] = time.perf_counter() - began
+    figures["surveillance search trials"] = len(trials)
+    metrics = evaluate_surveillance(model, features[held_out], labels[held_out])
+    for pattern in PATTERNS:
+        for metric in ("precision", "recall", "pr_auc"):
+            figures[f"{pattern} {metric} (model+rules / rules only)"] = (
+                f"{metrics[f'{pattern}_{metric}']:.2f} / {metrics[f'rules_{pattern}_{metric}']:.2f}"
+            )
+    for metric in ("macro_pr_auc", "precision", "recall", "precision_at_5_per_day", "alerts"):
+        figures[f"all patterns {metric} (model+rules / rules only)"] = (
+            f"{metrics[metric]:.2f} / {metrics[f'rules_{metric}']:.2f}"
+        )
+    figures["anomaly alerts (held out)"] = int(metrics["anomaly_alerts"])
+    missing = [p for p in PATTERNS if not (labels[held_out] == p).any()]
+    if missing:
+        figures.update(earlier_window(features, labels, split, missing, budget_s))
+
+    risk_split = TimeSplit.of(risk_features.as_of_date)
+    risk_train = risk_split.train(risk_features.as_of_date)
+    risk_held_out = risk_split.held_out(risk_features.as_of_date)
+    began = time.perf_counter()
+    risk_model, risk_trials = train_member_risk(
+        risk_features[risk_train], risk_labels[risk_train], budget_s=budget_s / 2
+    )
+    figures["member-risk training s"] = time.perf_counter() - began
+    risk_metrics = evaluate_member_risk(risk_model, risk_features[risk_held_out], risk_labels[risk_held_out])
+    figures["member-risk label"] = (
+        f"a failed obligation (unpaid {FAIL_AFTER_DAYS} days after its deadline) or at least "
+        f"{LATE_OBLIGATIONS_FOR_EVENT} late ones due in the next {RISK_HORIZON_DAYS} days"
+    )
+    figures["member-risk labelled rows (train / held out)"] = (
+        f"{int(risk_labels[risk_train].notna().sum())} / {int(risk_labels[risk_held_out].notna().sum())}"
+    )
+    figures["member-risk search trials, chosen C"] = f"{len(risk_trials)}, {risk_model.params.get('C')}"
+    for key, value in risk_metrics.items():
+        figures[f"member risk {key} (held out)"] = round(value, 4)
+    known = risk_labels[risk_held_out].notna()
+    table = reliability_table(
+        risk_labels[risk_held_out][known].astype(int).to_numpy(),
+        risk_model.probability(risk_features[risk_held_out][known]),
+    )
+    for row in table.itertuples(index=False):
+        figures[f"member risk reliability [{row.low:.1f}, {row.high:.1f})"] = (
+            f"{row.rows} rows, predicted {row.predicted:.3f}, observed {row.observed:.3f}"
+        )
+
+    # scoring throughput at stress scale
+    repeats = max(1, stress_rows // max(1, int(held_out.sum())))
+    stress = pd.concat([features[held_out]] * repeats, ignore_index=True)
+    began = time.perf_counter()
+    model.score(stress)
+    figures["surveillance scoring rows"] = len(stress)
+    figures["surveillance scoring rows/s"] = len(stress) / (time.perf_counter() - began)
+    risk_stress = pd.concat(
+        [risk_features[risk_held_out]] * max(1, stress_rows // max(1, int(risk_held_out.sum()))),
+        ignore_index=True,
+    )
+    began = time.perf_counter()
+    risk_model.probability(risk_stress)
+    figures["member-risk scoring rows"] = len(risk_stress)
+    figures["member-risk scoring rows/s"] = len(risk_stress) / (time.perf_counter() - began)
+    began = time.perf_counter()
+    alerts = detect_alerts(LoadedModel("gcx_surveillance", "bench", model), features[held_out])
+    seconds = time.perf_counter() - began
+    figures["detect_alerts on held-out days: alerts"] = len(alerts)
+    figures["detect_alerts rows/s (scores, grouping, explanations)"] = int(held_out.sum()) / seconds
     return figures
