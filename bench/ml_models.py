@@ -8,11 +8,18 @@
    days before (search budget `budget_s`) and are scored on the held-out days: per pattern the
    combined detector (rules + learned model) against the rules alone (precision, recall, PR-AUC),
    precision at the top 5 rows per day with an episode, and the member-risk probability's Brier
-   score, log loss, ROC-AUC and PR-AUC against the base rate.
+   score, log loss, ROC-AUC and PR-AUC against the base rate, Brier skill score, expected
+   calibration error and a reliability table.
 2. Speed: feature computation (rows/s), training wall time, and scoring throughput at stress
    scale: the held-out feature rows repeated to `stress_rows` rows, scored by
    `SurveillanceModel.score` and `MemberRiskModel.probability` (rows/s), and `detect_alerts`
    end to end on the held-out days.
+3. Patterns with no episode in the held-out days (pump and dump, on some seeds) are evaluated on an
+   earlier window (`EARLIER_WINDOW`) by a model trained only on the days before it.
+
+`measure(data, episodes)` computes everything from loaded marts, so the same code can be tried on a
+development world. The machine's load average is recorded: CPU time is shared, and training and
+throughput figures scale with it.
 
 The world is built once in <tmp>/gcx-bench-ml-seed<seed>-scale<scale>-days<days> and reused by
 later runs (delete it to rebuild; building takes a few minutes).
@@ -22,6 +29,7 @@ later runs (delete it to rebuild; building takes a few minutes).
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -121,6 +129,7 @@ def main(
 
     settings = build_world(seed, days, scale)
     figures: dict[str, object] = {"seed": seed, "scale": scale, "calendar days": days}
+    figures["load average at start (1 min)"] = os.getloadavg()[0]
     try:
         with database.connect("warehouse", settings=settings) as conn:
             began = time.perf_counter()
@@ -129,6 +138,7 @@ def main(
     finally:
         database.stop_embedded(settings)
     figures.update(measure(data, read_episodes(settings.truth_dir), budget_s, stress_rows))
+    figures["load average at end (1 min)"] = os.getloadavg()[0]
     for key, value in figures.items():
         print(f"{key}: {value}")
     return figures
