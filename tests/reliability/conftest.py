@@ -4,6 +4,10 @@ leaves it out: every test collected under tests/reliability/ is marked `reliabil
 
 import pytest
 
+# The API security tests (test_security_matrix.py, test_injection_probes.py) use the API tests' app on
+# the shared built platform, its in-process client and its real server.
+from tests.api.conftest import api_app, client, live_server  # noqa: F401
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:

@@ -53,3 +53,21 @@ def bad_input(source: str, tried: int, quarantined: int, crashed: int = 0, detai
 def requests(name: str, sent: int, failed: int, detail: str = "") -> None:
     """Requests sent in one load or security run, and how many failed (5xx, timeouts, wrong answers)."""
     _append({"kind": "requests", "name": name, "sent": sent, "failed": failed, "detail": detail})
+
+
+def injection(
+    name: str, sent: int, refused: int, accepted: int, server_errors: int, detail: str = ""
+) -> None:
+    """Hostile parameter values sent to the API: refused (4xx), accepted as text that matched nothing
+    (2xx, where the parameter is free text), and server errors (5xx, must be 0)."""
+    _append(
+        {
+            "kind": "injection",
+            "name": name,
+            "sent": sent,
+            "refused": refused,
+            "accepted": accepted,
+            "server_errors": server_errors,
+            "detail": detail,
+        }
+    )

@@ -23,6 +23,9 @@ def table(entries: list[dict]) -> tuple[str, bool]:
     tried, quarantined = sum(e["tried"] for e in bad), sum(e["quarantined"] for e in bad)
     crashed = sum(e["crashed"] for e in bad)
     sent, failed = sum(e["sent"] for e in reqs), sum(e["failed"] for e in reqs)
+    probes = [e for e in entries if e["kind"] == "injection"]
+    probes_sent, probes_5xx = sum(e["sent"] for e in probes), sum(e["server_errors"] for e in probes)
+    probes_refused = sum(e["refused"] for e in probes)
     lines = [
         "| measure | value |",
         "|---|---|",
@@ -30,6 +33,7 @@ def table(entries: list[dict]) -> tuple[str, bool]:
         f"| bad records tried / quarantined (crashes) | {tried} / {quarantined} ({crashed}) |",
         f"| requests sent / failed | {sent} / {failed} |",
         f"| rows lost / duplicated | {lost} / {duplicated} |",
+        f"| injection probes sent / refused / 5xx | {probes_sent} / {probes_refused} / {probes_5xx} |",
         "",
         "| kind | name | figures | detail |",
         "|---|---|---|---|",
@@ -39,10 +43,14 @@ def table(entries: list[dict]) -> tuple[str, bool]:
             figures = f"survived={e['survived']} lost={e['rows_lost']} duplicated={e['rows_duplicated']}"
         elif e["kind"] == "bad_input":
             figures = f"tried={e['tried']} quarantined={e['quarantined']} crashed={e['crashed']}"
+        elif e["kind"] == "injection":
+            figures = (
+                f"sent={e['sent']} refused={e['refused']} accepted={e['accepted']} 5xx={e['server_errors']}"
+            )
         else:
             figures = f"sent={e['sent']} failed={e['failed']}"
         lines.append(f"| {e['kind']} | {e['name']} | {figures} | {e.get('detail', '')} |")
-    ok = lost == 0 and duplicated == 0 and survived == len(faults) and crashed == 0
+    ok = lost == 0 and duplicated == 0 and survived == len(faults) and crashed == 0 and probes_5xx == 0
     return "\n".join(lines), ok
 
 
