@@ -128,20 +128,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(module.router)
     app.add_middleware(MeteringMiddleware, writer=lambda: app.state.meter)
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=settings.api_cors_origins,
-        allow_methods=["GET", "HEAD", "POST"],
-        allow_headers=["Authorization", "Last-Event-ID", "Content-Type"],
-        expose_headers=[
-            "X-Next-Cursor",
-            "X-Row-Count",
-            "Retry-After",
-            "RateLimit-Limit",
-            "RateLimit-Remaining",
-            "RateLimit-Reset",
-        ],
-        max_age=600,
-    )
+    if settings.api_cors_origins:  # no origins, no CORS: browsers on other origins get no CORS headers
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.api_cors_origins,
+            allow_methods=["GET", "HEAD", "POST"],
+            allow_headers=["Authorization", "Last-Event-ID", "Content-Type"],
+            expose_headers=[
+                "X-Next-Cursor",
+                "X-Row-Count",
+                "Retry-After",
+                "RateLimit-Limit",
+                "RateLimit-Remaining",
+                "RateLimit-Reset",
+            ],
+            max_age=600,
+        )
     app.add_middleware(SecurityHeaders)
     return app

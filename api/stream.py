@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,8 +32,9 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from pydantic_core import to_json
 
-from api.models import Trade
+from api.params import encode_cursor
 from gcx.live_feed.hot import CONSUMER_NAME, HOT_CHANNEL
 
 log = logging.getLogger(__name__)
@@ -41,6 +44,11 @@ QUEUE_SIZE = 1_000
 FETCH_ROWS = 1_000
 POLL_S = 1.0
 """How often the fan-out looks at hot.trades without a NOTIFY (a missed NOTIFY delays, never stalls)."""
+EVENT_CACHE_ROWS = 20_000
+"""Encoded trades kept for the next reader: the newest pages every tail and subscriber asks for."""
+HEARTBEAT_S = 15.0
+"""A subscriber that was sent nothing for this long gets a heartbeat (SSE: a `: heartbeat` comment)."""
+HEARTBEAT_TICK_S = 1.0
 DELAYED_TICK_S = 0.5
 """How often a delayed timeline releases what has become old enough."""
 RECONNECT_S = 2.0
@@ -90,13 +98,25 @@ def page_query(*, delayed: bool, symbols: bool, newest: bool) -> sql.Composed:
     )
 
 
+def cursor_of(seq: int) -> str:
+    """The cursor of a position in hot.trades: what `after=`, `Last-Event-ID` and WebSocket `after` take."""
+    return encode_cursor({"seq": seq})
+
+
 @dataclass(frozen=True)
 class TradeEvent:
+    """A hot trade, encoded once for every reader: the tail's pages, each SSE subscriber, each WebSocket."""
+
     seq: int
     symbol: str
-    trade: dict[str, Any]
     data: str
-    """The Trade as JSON, encoded once for every subscriber."""
+    """The `Trade` record as JSON (api.models.Trade's fields, in its order and formats)."""
+    cursor: str
+    sse: str
+    """The whole Server-Sent Event: `id:` the cursor, `event: trade`, `data:` the trade."""
+
+    def websocket_message(self) -> str:
+        return f'{{"type":"trade","cursor":"{self.cursor}","trade":{self.data}}}'
 
 
 @dataclass(frozen=True)
@@ -108,23 +128,37 @@ class HotPage:
     """Cursors below this point into trades retention has removed."""
 
 
-def _event(row: Sequence[Any]) -> TradeEvent:
+@functools.lru_cache(maxsize=EVENT_CACHE_ROWS)
+def _event(row: tuple[Any, ...]) -> TradeEvent:
+    """A row of `page_query` as an event. The JSON is written here, without building a pydantic
+    `Trade` per row (the hot path of every tail and stream); tests hold it equal to `Trade`'s own.
+    Cached by the whole row, so a trade many readers ask for is encoded once, and a different row
+    under a reused seq (a replaced feed) is never served from the cache."""
     seq, trade_id, symbol, executed_at, price, quantity, value, aggressor, buyer, seller = row
     executed_at = executed_at.astimezone(UTC)
-    ts_ns = (executed_at - EPOCH) // timedelta(microseconds=1) * 1_000
-    trade = Trade(
-        trade_id=trade_id,
-        symbol=symbol,
-        executed_at=executed_at,
-        ts_ns=ts_ns,
-        price_ghs_per_t=price,
-        quantity_t=quantity,
-        value_ghs=value,
-        aggressor_side=aggressor,
-        buyer_member_id=buyer,
-        seller_member_id=seller,
+    trade = {
+        "trade_id": trade_id,
+        "symbol": symbol,
+        "executed_at": executed_at,
+        "ts_ns": (executed_at - EPOCH) // timedelta(microseconds=1) * 1_000,
+        "price_ghs_per_t": price,
+        "quantity_t": quantity,
+        "value_ghs": value,
+        "aggressor_side": aggressor,
+        "buyer_member_id": buyer,
+        "seller_member_id": seller,
+    }
+    data = to_json(trade).decode()
+    cursor = cursor_of(seq)
+    return TradeEvent(seq, symbol, data, cursor, f"id: {cursor}\nevent: trade\ndata: {data}\n\n")
+
+
+def page_body(events: Sequence[TradeEvent], next_cursor: str) -> bytes:
+    """A `Page[Trade]` as JSON, spliced from the events' encoded trades."""
+    rest = json.dumps(
+        {"count": len(events), "next_cursor": next_cursor, "start": None, "end": None}, separators=(",", ":")
     )
-    return TradeEvent(seq, symbol, trade.model_dump(mode="json"), trade.model_dump_json())
+    return f'{{"data":[{",".join(event.data for event in events)}],{rest[1:]}'.encode()
 
 
 def _parameters(
@@ -164,13 +198,15 @@ async def read_page_async(
 
 
 class Subscription:
-    """One subscriber: its symbols (None: all), its bounded queue, and whether it fell behind."""
+    """One subscriber: its symbols (None: all), its bounded queue, and whether it fell behind.
+    The queue holds trades, and None for a heartbeat (nothing was sent for a while)."""
 
     def __init__(self, symbols: set[str] | None, delay: timedelta, queue_size: int = QUEUE_SIZE):
         self.symbols = symbols
         self.delay = delay
-        self.queue: asyncio.Queue[TradeEvent] = asyncio.Queue(queue_size)
+        self.queue: asyncio.Queue[TradeEvent | None] = asyncio.Queue(queue_size)
         self.overflowed = False
+        self.last_offered = time.monotonic()
 
     def offer(self, event: TradeEvent) -> bool:
         """Queue the event if it is for this subscriber; False when the queue is full."""
@@ -181,7 +217,13 @@ class Subscription:
         except asyncio.QueueFull:
             self.overflowed = True
             return False
+        self.last_offered = time.monotonic()
         return True
+
+    def heartbeat_if_quiet(self, quiet_s: float, now: float) -> None:
+        if now - self.last_offered >= quiet_s and not self.queue.full():
+            self.queue.put_nowait(None)
+            self.last_offered = now
 
 
 class Timeline:
@@ -207,22 +249,32 @@ class Timeline:
 class TradeStream:
     """One LISTEN connection per API process, fanning hot trades out to every subscriber (asyncio)."""
 
-    def __init__(self, conninfo: str, delays: Sequence[timedelta], queue_size: int = QUEUE_SIZE):
+    def __init__(
+        self,
+        conninfo: str,
+        delays: Sequence[timedelta],
+        queue_size: int = QUEUE_SIZE,
+        heartbeat_s: float = HEARTBEAT_S,
+    ):
         self.conninfo = conninfo
         self.queue_size = queue_size
+        self.heartbeat_s = heartbeat_s
         self.timelines = {delay: Timeline(delay) for delay in delays}
         self._conn: psycopg.AsyncConnection | None = None
-        self._task: asyncio.Task | None = None
+        self._tasks: list[asyncio.Task] = []
         self._started = False
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="trade-stream")
+        self._tasks = [
+            asyncio.create_task(self._run(), name="trade-stream"),
+            asyncio.create_task(self._heartbeats(), name="trade-stream-heartbeats"),
+        ]
 
     async def close(self) -> None:
-        if self._task:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
         if self._conn:
             await self._conn.close()
 
@@ -272,6 +324,15 @@ class TradeStream:
                 self._conn = None
                 await asyncio.sleep(RECONNECT_S)
 
+    async def _heartbeats(self) -> None:
+        """Heartbeats from one clock for every subscriber (a timeout per wait costs each trade's delivery)."""
+        while True:
+            await asyncio.sleep(min(HEARTBEAT_TICK_S, self.heartbeat_s / 2))
+            now = time.monotonic()
+            for timeline in self.timelines.values():
+                for subscriber in timeline.subscribers:
+                    subscriber.heartbeat_if_quiet(self.heartbeat_s, now)
+
     async def _release(self, conn: psycopg.AsyncConnection, timeline: Timeline) -> None:
         """Publish what is new (and old enough) on a timeline; without subscribers only move its mark."""
         while True:
@@ -283,10 +344,6 @@ class TradeStream:
             timeline.publish(page.events)
             if len(page.events) < FETCH_ROWS:
                 return
-
-
-def sse_event(event: TradeEvent, cursor: str) -> str:
-    return f"id: {cursor}\nevent: trade\ndata: {event.data}\n\n"
 
 
 def sse_message(name: str, payload: dict[str, Any]) -> str:

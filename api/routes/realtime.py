@@ -20,7 +20,7 @@ from typing import Annotated, Any
 
 import psycopg
 from fastapi import APIRouter, FastAPI, Header, Query, Request, WebSocket, WebSocketDisconnect
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import ConnDep, NowDep, PrincipalDep, admit
@@ -29,14 +29,23 @@ from api.errors import AUTHENTICATED_RESPONSES, ApiError, ErrorBody, ErrorDetail
 from api.keys import KeyRejected, Principal, authenticate
 from api.metering import Access, add_rows, note_access
 from api.models import Page, Trade
-from api.params import SymbolsQuery, allowed_page_size, decode_cursor, encode_cursor
+from api.params import SymbolsQuery, allowed_page_size, decode_cursor
 from api.routes.reference import known_symbols
-from api.stream import HotPage, Subscription, TradeEvent, TradeStream, read_page, sse_event, sse_message
+from api.stream import (
+    HEARTBEAT_S,
+    HotPage,
+    Subscription,
+    TradeEvent,
+    TradeStream,
+    cursor_of,
+    page_body,
+    read_page,
+    sse_message,
+)
 from gcx import database
+from gcx.governance import roles
 from gcx.live_feed.hot import ensure_hot_schema
 
-HEARTBEAT_S = 15.0
-"""A comment line (`: heartbeat`) on an SSE stream with nothing else to send for this long."""
 DEFAULT_TAIL = 100
 REPLAY_PAGE = 1_000
 WS_AUTH_TIMEOUT_S = 10.0
@@ -50,11 +59,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     with psycopg.connect(database.database_url("warehouse", settings=settings), autocommit=True) as conn:
         ensure_hot_schema(conn)
     stream = TradeStream(
-        database.database_url("warehouse", settings=settings),
+        roles.api_database_url(settings),  # least privilege: reads hot.trades as gcx_api, as the routes do
         sorted({tier.delay for tier in TIERS.values()}),
     )
     app.state.trade_stream = stream
-    app.state.stream_heartbeat_s = HEARTBEAT_S
     await stream.start()
     try:
         yield
@@ -88,10 +96,6 @@ def parse_after(after: str | None) -> int | None:
     if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
         raise ApiError(422, "invalid_request", "after: not a cursor returned by this API")
     return seq
-
-
-def cursor_of(seq: int) -> str:
-    return encode_cursor({"seq": seq})
 
 
 def _visible_until(principal: Principal, now: datetime | None = None) -> datetime | None:
@@ -130,7 +134,7 @@ def trades_tail(
             examples=[100],
         ),
     ] = None,
-) -> Page[Trade]:
+) -> Response:
     """The newest trades of the live feed. Without `after`: the last `limit` trades; with `after`:
     the trades after that cursor, up to `limit`. Oldest first either way. `next_cursor` is always
     set: pass it as `after` to get what comes next (a page shorter than `limit` means you are
@@ -154,11 +158,8 @@ def trades_tail(
     note_access(
         request, DATASET, len(page.events), {"symbols": symbol_list, "after": after, "limit": page_size}
     )
-    return Page[Trade](
-        data=[Trade.model_validate(event.trade) for event in page.events],
-        count=len(page.events),
-        next_cursor=cursor_of(next_seq),
-    )
+    # the trades are JSON already (api.stream): validating them again per request was most of its time
+    return Response(page_body(page.events, cursor_of(next_seq)), media_type="application/json")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -202,29 +203,30 @@ class Feed:
             if self._replay_done:
                 self.last_seq = max(self.last_seq, page.head)
 
-    async def events(self, timeout: float) -> AsyncIterator[TradeEvent | None]:
-        """Trades after the cursor, forever; None after `timeout` seconds without one (a heartbeat)."""
+    async def batches(self) -> AsyncIterator[list[TradeEvent]]:
+        """Trades after the cursor, forever, in seq order: each time, every trade waiting (a burst is
+        one write, not one per trade); an empty list for a heartbeat (nothing was sent for a while)."""
         while self._replayed:
-            for event in self._replayed:
-                self.last_seq = event.seq
-                yield event
+            batch = self._replayed
+            self.last_seq = batch[-1].seq
+            yield batch
             if self._replay_done:
                 break
             page = await run_in_threadpool(self._read, self.last_seq)
             self._replayed, self._replay_done = page.events, len(page.events) < REPLAY_PAGE
         self._replayed = []
         queue = self.subscription.queue
-        while True:
-            if self.subscription.overflowed:
-                return
-            try:
-                event = await asyncio.wait_for(queue.get(), timeout)
-            except TimeoutError:
-                yield None
-                continue
-            if event.seq > self.last_seq:
-                self.last_seq = event.seq
-                yield event
+        while not self.subscription.overflowed:
+            waiting = [await queue.get()]
+            while not queue.empty():
+                waiting.append(queue.get_nowait())
+            # the replay sent some of these already
+            batch = [event for event in waiting if event is not None and event.seq > self.last_seq]
+            if batch:
+                self.last_seq = batch[-1].seq
+                yield batch
+            elif None in waiting:
+                yield []
 
     def resume_notice(self) -> dict[str, Any]:
         return {
@@ -288,17 +290,16 @@ async def stream_trades(
         {"symbols": symbol_list, "after": last_event_id or after, "transport": "sse"},
         action="stream",
     )
-    heartbeat_s = request.app.state.stream_heartbeat_s
 
     async def body() -> AsyncIterator[str]:
         try:
             yield f"retry: 1000\n: stream of {', '.join(symbol_list or ['every symbol'])}\n\n"
-            async for event in feed.events(heartbeat_s):
-                if event is None:
+            async for batch in feed.batches():
+                if not batch:
                     yield f": heartbeat {datetime.now(UTC).isoformat()}\n\n"
                     continue
-                add_rows(request, 1)
-                yield sse_event(event, cursor_of(event.seq))
+                add_rows(request, len(batch))
+                yield "".join(event.sse for event in batch)
             yield sse_message("resume", feed.resume_notice())
         finally:
             feed.close()
@@ -333,9 +334,10 @@ class WsSession:
         self.rows = 0
         self.subscriptions: list[dict[str, Any]] = []
 
-    async def send(self, message: dict[str, Any]) -> None:
+    async def send(self, message: dict[str, Any] | str) -> None:
+        """Send a message (a dict, or JSON text already encoded)."""
         async with self.send_lock:
-            await self.websocket.send_text(json.dumps(message))
+            await self.websocket.send_text(message if isinstance(message, str) else json.dumps(message))
 
     async def subscribe(self, symbols: list[str] | None, after: int | None) -> None:
         self.unsubscribe(symbols)  # a symbol is in one subscription at a time: the newest cursor wins
@@ -367,11 +369,10 @@ class WsSession:
         self.pumps.pop(task).close()
 
     async def _pump(self, feed: Feed) -> None:
-        async for event in feed.events(timeout=3600):
-            if event is None:
-                continue
-            await self.send({"type": "trade", "cursor": cursor_of(event.seq), "trade": event.trade})
-            self.rows += 1
+        async for batch in feed.batches():
+            for event in batch:
+                await self.send(event.websocket_message())
+                self.rows += 1
         notice = feed.resume_notice()
         await self.send(
             _error(

@@ -16,9 +16,9 @@ import pytest
 from websockets.sync.client import connect as ws_connect
 
 from api.deps import request_time
+from api.models import Page, Trade
 from api.params import decode_cursor
-from api.routes.realtime import cursor_of
-from api.stream import Subscription, Timeline, TradeEvent
+from api.stream import Subscription, Timeline, TradeEvent, _event, cursor_of, page_body
 from gcx import database
 from tests.api.conftest import bearer, run_async
 
@@ -49,6 +49,26 @@ def test_tail_newest_then_resume_by_cursor(client, auth, feed):
     new = feed.hot(after=everything[-1][0])
     assert len(new) >= 5 and received == [trade_id for _, trade_id in new]
     assert seq_of(cursor) == new[-1][0]
+
+
+def test_hot_trades_are_encoded_exactly_as_the_trade_record():
+    """The tail and the stream write their JSON without pydantic (speed): it must be `Trade`'s own."""
+    executed_at = datetime(2026, 11, 20, 10, 0, 0, 250107, tzinfo=UTC)
+    for aggressor, seller in (("buy", "MBR0002"), (None, None)):
+        row = (7, "T0000000007", "GEJWM1", executed_at, 3482.5, 100.0, 348250.0, aggressor, "MBR0001", seller)
+        expected = Trade(
+            trade_id="T0000000007", symbol="GEJWM1", executed_at=executed_at,
+            ts_ns=int(executed_at.timestamp()) * 10**9 + 250107 * 1000, price_ghs_per_t=3482.5, quantity_t=100.0,
+            value_ghs=348250.0, aggressor_side=aggressor, buyer_member_id="MBR0001", seller_member_id=seller,
+        )  # fmt: skip
+        event = _event(row)
+        assert event.data == expected.model_dump_json()
+        assert event.sse == f"id: {cursor_of(7)}\nevent: trade\ndata: {event.data}\n\n"
+        assert json.loads(event.websocket_message()) == {
+            "type": "trade", "cursor": cursor_of(7), "trade": expected.model_dump(mode="json")
+        }  # fmt: skip
+        page = Page[Trade](data=[expected], count=1, next_cursor=cursor_of(7))
+        assert page_body([event], cursor_of(7)) == page.model_dump_json().encode()
 
 
 def test_tail_by_symbol(client, auth, feed):
@@ -162,7 +182,7 @@ def test_sse_resumes_with_last_event_id_missing_nothing(live_server, auth, feed)
 
 def test_sse_heartbeat_and_free_delay(live_server, auth, feed):
     app = live_server.server.config.app
-    app.state.stream_heartbeat_s = 0.3
+    app.state.trade_stream.heartbeat_s = 0.3
     try:
         with httpx.stream(
             "GET",
@@ -174,7 +194,7 @@ def test_sse_heartbeat_and_free_delay(live_server, auth, feed):
             assert response.status_code == 200
             events = sse_events(response, count=3)
     finally:
-        app.state.stream_heartbeat_s = 15.0
+        app.state.trade_stream.heartbeat_s = 15.0
     assert all(e.get("event") != "trade" for e in events)  # nothing is 15 minutes old yet
     assert any(e.get("comment", "").startswith("heartbeat") for e in events)
 
@@ -194,7 +214,7 @@ def test_a_slow_subscriber_is_dropped_and_told_where_to_resume():
         Subscription(None, timedelta(0), queue_size=10),
     )
     timeline.subscribers |= {slow, fast}
-    timeline.publish([TradeEvent(seq, "GEJWM1", {}, "{}") for seq in range(1, 6)])
+    timeline.publish([TradeEvent(seq, "GEJWM1", "{}", cursor_of(seq), "") for seq in range(1, 6)])
     assert slow.overflowed and slow not in timeline.subscribers
     assert fast.queue.qsize() == 5 and fast in timeline.subscribers and timeline.released == 5
     assert run_async(slow.queue.get()).seq == 1  # what it had stays; it resumes from its cursor
