@@ -11,8 +11,8 @@
 A dataset's id is its model name without `fct_`/`dim_` (`trades`, `ohlcv_1m`, `large_trades`), except
 where `DATASET_IDS` says otherwise (`daily_summary`). Access follows the schema and dbt group: trading
 marts are for every tier, platform and executive marts from the member tier, compliance marts for the
-compliance and admin roles (listed to everyone, readable by them only), restricted marts (clear PII)
-listed and readable by those roles only.
+compliance and admin roles from the member tier (listed to everyone, readable by them only),
+restricted marts (clear PII) listed and readable by those roles only, from the member tier too.
 
 The catalog is built once and kept for `CACHE_TTL_S` per process (`Catalog.get`); the per-caller views
 (free tier delay, samples) are computed on each request from it.
@@ -33,7 +33,7 @@ from typing import Any, Literal
 import psycopg
 from psycopg import sql
 
-from api.entitlements import COMPLIANCE_ROLES, ROLES, TIERS
+from api.entitlements import COMPLIANCE_ROLES, COMPLIANCE_TIER, ROLES, TIERS
 from gcx.governance import roles
 from gcx.settings import Settings
 
@@ -85,7 +85,7 @@ UNIT_SUFFIXES = (
 )
 """Units read from column names (the project's naming convention: price_ghs_per_t, quantity_t)."""
 
-GROUP_TIERS = {"trading": "free", "platform": "member", "executive": "member", "compliance": "free"}
+GROUP_TIERS = {"trading": "free", "platform": "member", "executive": "member", "compliance": COMPLIANCE_TIER}
 """The lowest tier that may read a dataset of each dbt group (exports need pro whatever the group)."""
 ALL_ROLES = frozenset(ROLES)
 SAMPLE_ROWS = 10
@@ -568,7 +568,7 @@ def model_output_dataset(
         owner="team:surveillance",
         schema=output.relation[0],
         table=output.relation[1],
-        tier="free",
+        tier=COMPLIANCE_TIER,
         roles=output.roles,
         listed_to_all=True,
         columns=[],

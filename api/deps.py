@@ -18,7 +18,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import HTTPConnection
 
-from api.entitlements import COMPLIANCE_ROLES
+from api.entitlements import COMPLIANCE_ROLES, COMPLIANCE_TIER, tier_at_least
 from api.errors import ApiError
 from api.keys import KeyRejected, Principal, authenticate
 from gcx.settings import Settings
@@ -109,8 +109,26 @@ def require_roles(*roles: str):
     return check
 
 
-ComplianceDep = Annotated[Principal, Depends(require_roles(*sorted(COMPLIANCE_ROLES)))]
-"""Compliance datasets and unmasked PII: compliance and admin only."""
+def check_tier(principal: Principal, required: str, what: str) -> Principal:
+    """403 `tier_not_allowed` unless the principal's tier is `required` or above."""
+    if not tier_at_least(principal.tier, required):
+        raise ApiError(
+            403,
+            "tier_not_allowed",
+            f"{what} needs the {required} tier or above (this key is {principal.tier.name})",
+            {"tier": principal.tier.name, "required_tier": required},
+        )
+    return principal
+
+
+def require_compliance(
+    principal: Annotated[Principal, Depends(require_roles(*sorted(COMPLIANCE_ROLES)))],
+) -> Principal:
+    return check_tier(principal, COMPLIANCE_TIER, "compliance data")
+
+
+ComplianceDep = Annotated[Principal, Depends(require_compliance)]
+"""Compliance data and unmasked PII: the compliance and admin roles, on a paid tier."""
 
 
 def require_bulk_export(principal: PrincipalDep) -> Principal:

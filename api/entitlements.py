@@ -51,5 +51,14 @@ ROLES: tuple[RoleName, ...] = ("quant", "analyst", "compliance", "executive", "a
 COMPLIANCE_ROLES: frozenset[str] = frozenset({"compliance", "admin"})
 """Roles that may read compliance datasets and unmasked PII."""
 
+COMPLIANCE_TIER = "member"
+"""The lowest tier for compliance data (alerts, risk, reports, compliance and restricted datasets):
+a free key never sees it, whatever its role."""
+
+
+def tier_at_least(tier: Tier, required: str) -> bool:
+    return list(TIERS).index(tier.name) >= list(TIERS).index(required)
+
+
 DASHBOARD_ROLES: frozenset[str] = frozenset({"executive", "compliance", "admin"})
 """Roles that may open the dashboards."""

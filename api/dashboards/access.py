@@ -12,8 +12,8 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
 
 from api.dashboards import sessions
-from api.deps import admit, authenticate_request, bearer
-from api.entitlements import COMPLIANCE_ROLES, DASHBOARD_ROLES
+from api.deps import admit, authenticate_request, bearer, check_tier
+from api.entitlements import COMPLIANCE_ROLES, COMPLIANCE_TIER, DASHBOARD_ROLES
 from api.errors import ApiError
 from api.keys import Principal
 
@@ -62,7 +62,8 @@ def dashboard_viewer(
 
 
 def compliance_viewer(principal: Annotated[Principal, Depends(dashboard_viewer)]) -> Principal:
-    return check_role(principal, COMPLIANCE_ROLES, "the compliance dashboard")
+    check_role(principal, COMPLIANCE_ROLES, "the compliance dashboard")
+    return check_tier(principal, COMPLIANCE_TIER, "the compliance dashboard")
 
 
 ViewerDep = Annotated[Principal, Depends(dashboard_viewer)]

@@ -12,7 +12,7 @@ from string import Template
 
 from fastapi.responses import HTMLResponse
 
-from api.entitlements import COMPLIANCE_ROLES, DASHBOARD_ROLES
+from api.entitlements import COMPLIANCE_ROLES, COMPLIANCE_TIER, DASHBOARD_ROLES, tier_at_least
 from api.keys import Principal
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
@@ -32,6 +32,15 @@ class DashboardInfo:
     roles: frozenset[str]
     filters: tuple[str, ...]
     """Filter controls besides the date range: grain, commodity, symbol."""
+    tier: str = "free"
+    """The lowest tier that may open it."""
+
+    def open_to(self, principal: Principal) -> bool:
+        return principal.role in self.roles and tier_at_least(principal.tier, self.tier)
+
+    def needs(self) -> str:
+        tier = f" on the {self.tier} tier or above" if self.tier != "free" else ""
+        return f"needs the {' or '.join(sorted(self.roles))} role{tier}"
 
 
 DASHBOARDS: dict[str, DashboardInfo] = {
@@ -57,6 +66,7 @@ DASHBOARDS: dict[str, DashboardInfo] = {
             "Surveillance alerts, position-limit breaches, KYC status, sanctions hits, large trades.",
             COMPLIANCE_ROLES,
             ("commodity", "symbol"),
+            COMPLIANCE_TIER,
         ),
         DashboardInfo(
             "users",
@@ -102,7 +112,7 @@ def _layout(title: str, content: str, principal: Principal | None) -> str:
         links = ['<a href="/dashboards/">All dashboards</a>'] + [
             f'<a href="/dashboards/{info.name}">{escape(info.title)}</a>'
             for info in DASHBOARDS.values()
-            if principal.role in info.roles
+            if info.open_to(principal)
         ]
         nav = (
             f"<nav>{' '.join(links)}</nav>"
@@ -125,8 +135,8 @@ def dashboard_page(info: DashboardInfo, principal: Principal) -> HTMLResponse:
 def index_page(principal: Principal) -> HTMLResponse:
     items = "\n".join(
         f'<li><a href="/dashboards/{info.name}">{escape(info.title)}</a> {escape(info.description)}</li>'
-        if principal.role in info.roles
-        else f'<li><span class="locked">{escape(info.title)}</span> (needs the {" or ".join(sorted(info.roles))} role)</li>'
+        if info.open_to(principal)
+        else f'<li><span class="locked">{escape(info.title)}</span> ({escape(info.needs())})</li>'
         for info in DASHBOARDS.values()
     )
     return html(_layout("Dashboards", f'<h1>GCX dashboards</h1><ul class="index">{items}</ul>', principal))

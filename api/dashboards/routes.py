@@ -15,7 +15,7 @@ from api.dashboards import compliance, executive, filters, health, pages, sessio
 from api.dashboards.access import ComplianceViewerDep, ViewerDep, authenticate_viewer, check_role
 from api.dashboards.models import Dashboard
 from api.dashboards.static_files import CACHE_SECONDS, static_file
-from api.deps import ConnDep, SettingsDep, bearer
+from api.deps import ConnDep, SettingsDep, bearer, check_tier
 from api.entitlements import DASHBOARD_ROLES
 from api.errors import AUTHENTICATED_RESPONSES, ApiError
 from api.keys import KeyRejected, authenticate
@@ -147,10 +147,14 @@ def health_data(
 
 
 def _page_viewer(
-    request: Request, credentials: HTTPAuthorizationCredentials | None, roles: frozenset[str], what: str
+    request: Request,
+    credentials: HTTPAuthorizationCredentials | None,
+    roles: frozenset[str],
+    tier: str,
+    what: str,
 ):
     """The caller of a page, or the response to send instead: the login form when not logged in,
-    a readable 403 page when the role may not see it."""
+    a readable 403 page when the role (or tier) may not see it."""
     try:
         principal = authenticate_viewer(request, credentials)
     except ApiError as error:
@@ -159,7 +163,7 @@ def _page_viewer(
             return None, RedirectResponse(f"/dashboards/login?next={quote(target)}", status_code=303)
         return None, pages.message_page("Try again shortly", error.message, error.status)
     try:
-        check_role(principal, roles, what)
+        check_tier(check_role(principal, roles, what), tier, what)
     except ApiError as error:
         return None, pages.message_page("Not allowed", error.message, 403, principal)
     return principal, None
@@ -170,14 +174,14 @@ BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 @router.get("/", include_in_schema=False)
 def index(request: Request, credentials: BearerDep) -> Response:
-    principal, refusal = _page_viewer(request, credentials, DASHBOARD_ROLES, "the dashboards")
+    principal, refusal = _page_viewer(request, credentials, DASHBOARD_ROLES, "free", "the dashboards")
     return refusal or pages.index_page(principal)
 
 
 def _dashboard_route(info: pages.DashboardInfo) -> None:
     def page(request: Request, credentials: BearerDep) -> Response:
         principal, refusal = _page_viewer(
-            request, credentials, info.roles, f"the {info.title.lower()} dashboard"
+            request, credentials, info.roles, info.tier, f"the {info.title.lower()} dashboard"
         )
         return refusal or pages.dashboard_page(info, principal)
 

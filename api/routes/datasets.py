@@ -21,8 +21,8 @@ from pydantic import BaseModel, Field
 
 from api import catalog as catalog_module
 from api.catalog import Catalog, Dataset
-from api.deps import BulkExportDep, ConnDep, NowDep, PrincipalDep
-from api.entitlements import TIERS
+from api.deps import BulkExportDep, ConnDep, NowDep, PrincipalDep, check_tier
+from api.entitlements import tier_at_least
 from api.errors import AUTHENTICATED_RESPONSES, NOT_FOUND_RESPONSE, ApiError
 from api.exports import MEDIA_TYPES, ExportFormat, ExportQuery, prepare_export
 from api.keys import Principal
@@ -32,7 +32,6 @@ from api.routes.reference import require_known_symbols
 
 router = APIRouter(prefix="/v1", tags=["datasets"])
 
-TIER_ORDER = list(TIERS)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ROW_COUNT_HEADER = "X-Row-Count"
 
@@ -171,21 +170,13 @@ def find_dataset(
 
 
 def require_tier(dataset: Dataset, principal: Principal) -> None:
-    if TIER_ORDER.index(principal.tier.name) < TIER_ORDER.index(dataset.tier):
-        raise ApiError(
-            403,
-            "tier_not_allowed",
-            f"dataset {dataset.id} needs the {dataset.tier} tier (this key is {principal.tier.name})",
-            {"tier": principal.tier.name, "required_tier": dataset.tier},
-        )
+    check_tier(principal, dataset.tier, f"dataset {dataset.id}")
 
 
 def summary(
     dataset: Dataset, principal: Principal, conn: psycopg.Connection, now: datetime
 ) -> dict[str, Any]:
-    readable = dataset.readable_by(principal.role) and TIER_ORDER.index(
-        principal.tier.name
-    ) >= TIER_ORDER.index(dataset.tier)
+    readable = dataset.readable_by(principal.role) and tier_at_least(principal.tier, dataset.tier)
     row_count, last_at = (
         catalog_module.visible_facts(dataset, conn, principal.tier.name, now) if readable else (None, None)
     )

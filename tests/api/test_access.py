@@ -143,3 +143,14 @@ def test_configured_origins_are_let_in(built_platform):
             headers={"Origin": "https://research.example", "Access-Control-Request-Method": "GET"},
         )
     assert response.headers["access-control-allow-origin"] == "https://research.example"
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/v1/surveillance/alerts", "/v1/reports", "/v1/datasets/large_trades", "/dashboards/api/compliance"],
+)
+def test_a_free_key_never_sees_compliance_data_whatever_its_role(client, auth, path):
+    refused = client.get(path, headers=auth("free", "compliance"))
+    assert refused.status_code == 403 and refused.json()["error"]["reason"] == "tier_not_allowed"
+    assert refused.json()["error"]["detail"]["required_tier"] == "member"
+    assert client.get(path, headers=auth("member", "quant")).json()["error"]["reason"] == "role_not_allowed"

@@ -59,7 +59,7 @@ def test_quants_see_the_trading_platform_and_compliance_marts_but_no_clear_pii(l
     assert not {"member_contacts", "user_contacts", "beneficial_owners_pii"} & set(listed)
     large = listed["large_trades"]
     assert large["access"] == {
-        "tier_needed": "free",
+        "tier_needed": "member",
         "roles_allowed": ["admin", "compliance"],
         "export_tier_needed": "pro",
         "readable": False,
