@@ -16,6 +16,7 @@ import statistics
 import sys
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -65,6 +66,11 @@ async def _sse_load(url: str, key: str, subscribers: int, seconds: float, out: P
         if total != delivered:
             delivered, quiet_since = total, time.monotonic()
     still_connected = sum(not task.done() for task in tasks)
+    ended = Counter(
+        "closed by the server" if task.exception() is None else repr(task.exception())[:120]
+        for task in tasks
+        if task.done() and not task.cancelled()
+    )
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
@@ -73,6 +79,7 @@ async def _sse_load(url: str, key: str, subscribers: int, seconds: float, out: P
             {
                 "connected": counter[0],
                 "still_connected": still_connected,
+                "ended": dict(ended),
                 "connect_s": connect_s,
                 "first_cursor": first,
                 "last_cursor": last,
@@ -236,7 +243,8 @@ def test_api_under_load_while_the_pipeline_materializes(tmp_path):
             failed=SUBSCRIBERS - sse_result["connected"] + sum(1 for m in missing if m),
             detail=(
                 f"{sse_result['connected']} connected in {sse_result['connect_s']:.0f} s, "
-                f"{sse_result['still_connected']} still connected at the end; {len(expected)} trades each, "
+                f"{sse_result['still_connected']} still connected at the end (ended early: {sse_result['ended']}); "
+                f"{len(expected)} trades each, "
                 f"{sum(missing)} deliveries missing"
             ),
         )
