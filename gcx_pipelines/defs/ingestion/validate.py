@@ -183,7 +183,9 @@ def validate(
 
     def flag(breaks: pd.Series | np.ndarray, column: str, must: str, shown: pd.Series | pa.Array) -> None:
         """Add the reason to every readable row where `breaks` is True, showing the row's value."""
-        mask = np.asarray(pd.Series(breaks).fillna(False), dtype=bool) & readable
+        if isinstance(breaks, pd.Series):  # a missing value breaks nothing (the column rules report it)
+            breaks = breaks.to_numpy(dtype=bool, na_value=False)
+        mask = np.asarray(breaks, dtype=bool) & readable
         indices = np.flatnonzero(mask)
         if not len(indices):
             return
