@@ -9,7 +9,11 @@ counts as overdue on D.
 
 Two tables:
 - surveillance features, one row per member, symbol and day with activity (GCX instruments only);
-- member-risk features, one row per member and trading day.
+- member-risk features, one row per member active at the end of the day and trading day. A member
+  suspended or terminated by then has no row: it no longer trades, the clearing house already
+  acts on it, and its overdue history would otherwise keep its probability high after it stopped
+  being able to fail. Its status is read as of the day (the member version in force at its end),
+  never from a later change.
 
 The functions below are pure (frames in, frames out); `load_market_data` is the one reader of
 the warehouse.
@@ -18,7 +22,7 @@ the warehouse.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
 import pandas as pd
@@ -82,6 +86,8 @@ LARGE_ORDER_RATIO = 5.0
 """An order this many times the symbol's usual order size is large (spoofing)."""
 HISTORY_DAYS = 30
 PRICE_LOOKBACK_DAYS = 5
+ACTIVE_STATUS = "active"
+"""marts.dim_members.member_status of a member that may trade (the others: suspended, terminated)."""
 
 
 @dataclass
@@ -96,6 +102,8 @@ class MarketData:
     sessions: trade_date, session_close_at
     settlements: member_id, trade_date, due_at, settled_at, amount_ghs
     accounts: account_id, member_id, owner_id
+    member_versions: member_id, member_status, valid_from (marts.dim_members: each version of a
+        member and when it took effect; none given = every member active)
     """
 
     trades: pd.DataFrame
@@ -103,14 +111,18 @@ class MarketData:
     sessions: pd.DataFrame
     settlements: pd.DataFrame
     accounts: pd.DataFrame
+    member_versions: pd.DataFrame | None = None
 
     def __post_init__(self) -> None:
         """Timestamps as UTC datetimes whatever the source gave (an all-null column has no zone)."""
+        if self.member_versions is None:
+            self.member_versions = pd.DataFrame(columns=["member_id", "member_status", "valid_from"])
         for frame, columns in (
             (self.trades, ["executed_at"]),
             (self.orders, ["created_at", "cancelled_at"]),
             (self.sessions, ["session_close_at"]),
             (self.settlements, ["due_at", "settled_at"]),
+            (self.member_versions, ["valid_from"]),
         ):
             for column in columns:
                 if column in frame.columns:
@@ -164,7 +176,11 @@ def load_market_data(conn: psycopg.Connection, last_day: date | None = None) -> 
         (until,),
     )
     accounts = frame("select account_id, member_id, owner_id from marts.dim_accounts")
-    return MarketData(trades, orders, sessions, settlements, accounts)
+    member_versions = frame(
+        "select member_id, member_status, valid_from from marts.dim_members where valid_from < %s",
+        (datetime.combine(until, time(), tzinfo=UTC),),
+    )
+    return MarketData(trades, orders, sessions, settlements, accounts, member_versions)
 
 
 # --- surveillance ------------------------------------------------------------------------------
@@ -464,9 +480,21 @@ def _evidence(sides: pd.DataFrame, orders: pd.DataFrame) -> pd.DataFrame:
 # --- member risk -------------------------------------------------------------------------------
 
 
+def inactive_members(member_versions: pd.DataFrame, as_of: pd.Timestamp) -> set:
+    """Members whose version in force at `as_of` (the latest that took effect before it) is not
+    active. Later versions are ignored, so a suspension after `as_of` changes nothing; a member with
+    no version yet in force counts as active (it trades, and no change to it is known)."""
+    known = member_versions[member_versions.valid_from < as_of]
+    if known.empty:
+        return set()
+    in_force = known.sort_values("valid_from").groupby("member_id").member_status.last()
+    return set(in_force[in_force != ACTIVE_STATUS].index)
+
+
 def member_risk_features(data: MarketData, alerts_per_member_day: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One row per member and trading day (members that traded in the 90 days before): settlement
-    history as known at the end of the day, exposure, concentration and surveillance alert counts.
+    """One row per member and trading day (members that traded in the 90 days before and are active
+    at the end of the day): settlement history as known at the end of the day, exposure,
+    concentration and surveillance alert counts.
 
     `alerts_per_member_day`: member_id, activity_date, alerts (rule hits on that day).
     """
@@ -477,7 +505,8 @@ def member_risk_features(data: MarketData, alerts_per_member_day: pd.DataFrame |
     for day in days:
         end = pd.Timestamp(day, tz="UTC") + pd.Timedelta(days=1)
         recent = sides[(sides.activity_date > day - timedelta(days=90)) & (sides.activity_date <= day)]
-        members = recent.member_id.unique()
+        inactive = inactive_members(data.member_versions, end)
+        members = [m for m in recent.member_id.unique() if m not in inactive]
         if len(members) == 0:
             continue
         known = s[s.trade_date <= day]

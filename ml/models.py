@@ -3,8 +3,9 @@
 - `SurveillanceModel`: per feature row and pattern, the rule score, the learned model's
   probability (gradient boosting on the labelled episodes) and their combination, plus an
   unsupervised anomaly score (isolation forest) for what no pattern describes.
-- `MemberRiskModel`: a calibrated probability that a member fails an obligation or pays at least
-  two late in the next days (ml/labels.py), with the factors that raise it.
+- `MemberRiskModel`: the probability that, of a member's obligations due in the next days, one
+  fails or at least two are paid late (ml/labels.py), with the factors that raise it; fitted by
+  log loss, its calibration checked on held-out days (ml/evaluate.py), not re-calibrated.
 
 Both keep a `FeatureReference` of their training window (drift checks, explanations).
 """

@@ -58,7 +58,7 @@ create table if not exists marts.member_risk_scores (
     primary key (member_id, score_date)
 );
 comment on table marts.member_risk_scores is
-    'Calibrated probability that a member fails an obligation, or pays at least two late, due within horizon_days, from the gcx_member_risk champion.';
+    'Probability that, of a member''s obligations due in the horizon_days after score_date, one fails (unpaid 5 days after its deadline) or at least two are paid late; gcx_member_risk champion. Only members active at the end of score_date are scored.';
 """
 
 

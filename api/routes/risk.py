@@ -34,7 +34,11 @@ class RiskScore(BaseModel):
     score_date: date = Field(description="The day the features describe (UTC); the horizon starts after it.")
     horizon_days: int
     probability_settlement_fail: float = Field(
-        description="Calibrated probability that the member fails or delays a settlement within the horizon."
+        description="Probability that, of the member's settlement obligations due in the horizon_days after"
+        " score_date, one fails (is still unpaid 5 days after its deadline) or at least two are paid late."
+        " Only members active at the end of score_date are scored: a suspended or terminated member keeps"
+        " its last score, from before its suspension. Fitted by log loss; calibration is measured on"
+        " held-out days (ml/README.md), not guaranteed."
     )
     risk_band: str = Field(description="low (< 0.10), medium (< 0.30) or high.")
     model_name: str

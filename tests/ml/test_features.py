@@ -1,5 +1,6 @@
 """Code tests: the features on tiny hand-made markets, including point-in-time correctness."""
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pandas as pd
@@ -92,7 +93,13 @@ def _truncate(data: MarketData, last_day) -> MarketData:
         data.sessions[data.sessions.trade_date <= last_day],
         settlements,
         data.accounts,
+        data.member_versions[data.member_versions.valid_from < end],
     )
+
+
+def member_versions(*changes: tuple[str, str, pd.Timestamp]) -> pd.DataFrame:
+    """marts.dim_members-like versions: (member_id, member_status, valid_from)."""
+    return pd.DataFrame(changes, columns=["member_id", "member_status", "valid_from"])
 
 
 def test_features_are_point_in_time(builder: MarketBuilder):
@@ -100,8 +107,11 @@ def test_features_are_point_in_time(builder: MarketBuilder):
     ordinary_flow(builder, 8, seed=3)
     late_day = FIRST_DAY + timedelta(days=3)
     builder.trade(late_day, at(late_day, 11), "GEJWM1", "M1", "M2", paid_late_hours={"M1": 100})
-    full = builder.build()
     cut = FIRST_DAY + timedelta(days=4)
+    # M5 is suspended two days after the cut: the days up to the cut must not know it
+    full = replace(
+        builder.build(), member_versions=member_versions(("M5", "suspended", at(cut + timedelta(days=2), 17)))
+    )
     surveillance_full = surveillance_features(full)
     surveillance_cut = surveillance_features(_truncate(full, cut))
     up_to_cut = surveillance_full[surveillance_full.activity_date <= cut].reset_index(drop=True)
@@ -112,6 +122,26 @@ def test_features_are_point_in_time(builder: MarketBuilder):
     pd.testing.assert_frame_equal(risk_full[risk_full.as_of_date <= cut].reset_index(drop=True), risk_cut)
     m1 = risk_full[(risk_full.member_id == "M1") & (risk_full.as_of_date == cut)].iloc[0]
     assert m1.overdue_now >= 1, "paid 100 h after its deadline: still overdue on the next day"
+
+
+def test_a_member_is_scored_only_while_active_as_of_the_day(builder: MarketBuilder):
+    """Suspended before (or during) day D: no row for D. Suspended after D: scored for D."""
+    ordinary_flow(builder, 8, seed=11)
+    day = FIRST_DAY + timedelta(days=4)
+    versions = member_versions(
+        ("M1", "active", at(FIRST_DAY - timedelta(days=1), 6)),
+        ("M1", "suspended", at(day - timedelta(days=1), 17)),
+        ("M2", "active", at(FIRST_DAY - timedelta(days=1), 6)),
+        ("M2", "suspended", at(day + timedelta(days=1), 17)),
+        ("M3", "terminated", at(day, 17)),  # after the session, before the day's scoring
+    )
+    frame = member_risk_features(replace(builder.build(), member_versions=versions))
+    members_on = frame.groupby("as_of_date").member_id.agg(set)
+    assert members_on[day] == {"M2", "M4", "M5"}
+    assert members_on[day - timedelta(days=2)] == {"M1", "M2", "M3", "M4", "M5"}, "all active then"
+    assert members_on[day + timedelta(days=2)] == {"M4", "M5"}
+    everyone = member_risk_features(builder.build())
+    assert set(everyone[everyone.as_of_date == day].member_id) == {"M1", "M2", "M3", "M4", "M5"}
 
 
 def test_member_risk_counts_delays_as_known_at_the_time(builder: MarketBuilder):

@@ -35,6 +35,7 @@ MARTS = [
     dg.AssetKey(["marts", "fct_daily_market_summary"]),
     dg.AssetKey(["marts", "fct_settlements"]),
     dg.AssetKey(["marts", "dim_accounts"]),
+    dg.AssetKey(["marts", "dim_members"]),
 ]
 SURVEILLANCE_FEATURES_KEY = dg.AssetKey(["ml", "surveillance_features"])
 MEMBER_RISK_FEATURES_KEY = dg.AssetKey(["ml", "member_risk_features"])
@@ -91,7 +92,9 @@ def surveillance_features(context: dg.AssetExecutionContext, gcx: GcxResource) -
 def member_risk_features(context: dg.AssetExecutionContext, gcx: GcxResource) -> dg.MaterializeResult:
     """Point-in-time member-risk features, one row per member and trading day: settlement history
     as known that day (delays, severe delays, overdue obligations), pending exposure, traded value,
-    symbol concentration and surveillance rule hits in the last 30 days. Table ml.member_risk_features."""
+    symbol concentration and surveillance rule hits in the last 30 days. Only members active at the
+    end of the day (marts.dim_members as of then): a suspended or terminated member is neither
+    trained on nor scored. Table ml.member_risk_features."""
     from ml.features import load_market_data
     from ml.features import member_risk_features as compute
     from ml.predict import rule_hits_per_member_day
@@ -473,8 +476,8 @@ def surveillance_alerts(context: dg.AssetExecutionContext, gcx: GcxResource) -> 
     metadata={"dagster/table_name": "warehouse.marts.member_risk_scores"},
 )
 def member_risk_scores(context: dg.AssetExecutionContext, gcx: GcxResource) -> dg.MaterializeResult:
-    """Each member's calibrated probability of a failed, or at least two late, settlements in the next 7 days,
-    as of the day, from the `gcx_member_risk` champion, with its band (low < 10 % <= medium < 30 %
+    """Each active member's probability that, of its obligations due in the 7 days after the day, one
+    fails (unpaid 5 days after its deadline) or at least two are paid late, from the `gcx_member_risk` champion, with its band (low < 10 % <= medium < 30 %
     <= high) and the factors that raise it. Re-scoring a day replaces its rows."""
     from ml.predict import load_champion, score_members
     from ml.tables import read_features, replace_member_scores
