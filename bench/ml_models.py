@@ -273,7 +273,7 @@ def member_risk_figures(
     )
     figures["member-risk search trials, chosen C"] = f"{len(trials)}, {model.params.get('C')}"
     for key, value in metrics.items():
-        figures[f"member risk {key} (held out)"] = round(value, 4)
+        figures[f"member risk {key} (held out)"] = f"{value:.4g}"
     known = labels[held_out].notna()
     table = reliability_table(
         labels[held_out][known].astype(int).to_numpy(), model.probability(features[held_out][known])
