@@ -549,9 +549,10 @@ MODEL_OUTPUTS = (
     ModelOutput(
         "member_risk_scores",
         ("marts", "member_risk_scores"),
-        "Each member's calibrated probability of failing or delaying a settlement in the next 7 days,"
-        " scored daily by the champion model (ml/), with the factors behind it. API: GET /v1/risk/members/{id},"
-        " POST /v1/risk/score.",
+        "Each active member's probability that, of its settlement obligations due in the next 7 days, one"
+        " fails (unpaid 5 days after its deadline) or two are paid late; scored daily by the champion model"
+        " (ml/, calibration measured in its model card), with the factors behind it."
+        " API: GET /v1/risk/members/{id}, POST /v1/risk/score.",
         COMPLIANCE_ROLES,
         ("member_id",),
     ),
