@@ -10,7 +10,8 @@ PostgreSQL in a temporary GCX_HOME; this process is only the clients.
    requests/s over the whole run. The clients run in this process, on the same 2 cores as the API.
 2. Stream: `subscribers` concurrent `GET /v1/stream/trades` connections (minimal asyncio SSE clients,
    so the clients cost little CPU) while live mode trades at `trades_per_second` for
-   `stream_seconds`. Feed-to-client latency of every delivered event = the wall clock when the
+   `stream_seconds`. The clients run on uvloop, as the API does, so the instrument takes as little
+   of the 2 shared cores as it can. Feed-to-client latency of every delivered event = the wall clock when the
    client read it - the feed message's `published_at` (set by the exchange inside the transaction
    that commits it, so this slightly overstates the latency from commit). Every subscriber must
    receive every trade stored during the run: `missing deliveries` must be 0. The latency is split
@@ -40,6 +41,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import psycopg
+import uvloop
 
 from api import keys
 from gcx import database
@@ -234,7 +236,7 @@ def main(
         warmup = _gcx(home, "simulate", "--live", "--trades-per-second", "20", "--duration", "600")
         _wait_for_hot_trades(settings, 50)  # some trades in the hot table first
         for concurrency in (int(value) for value in str(concurrencies).split(",")):
-            latencies, errors = asyncio.run(_tail_load(url, tail_keys, concurrency, tail_seconds))
+            latencies, errors = uvloop.run(_tail_load(url, tail_keys, concurrency, tail_seconds))
             p50, p99, worst = _percentiles(latencies)
             figures |= {
                 f"tail x{concurrency} requests": len(latencies),
@@ -261,9 +263,7 @@ def main(
                 str(stream_seconds),
             )
 
-        received, connect_s = asyncio.run(
-            _stream_load(url, stream_key, subscribers, run_live, stream_seconds)
-        )
+        received, connect_s = uvloop.run(_stream_load(url, stream_key, subscribers, run_live, stream_seconds))
         with database.connect("exchange", settings=settings) as conn:
             published = dict(
                 conn.execute(
