@@ -18,19 +18,15 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import statistics
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import uvicorn
-
 from api import keys
 from api.dashboards.pages import DASHBOARDS
-from api.main import create_app
+from bench.local_api import api_in_thread
 from gcx import database
 from gcx.settings import Settings
 from gcx.simulator import simulate
@@ -39,23 +35,6 @@ SEED = 7
 BAD_RATE = 0.01
 """As `make demo`."""
 READY = "#dashboard[data-first-chart-ms]"
-
-
-def _serve(settings: Settings) -> tuple[uvicorn.Server, threading.Thread, str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    return server, thread, f"http://127.0.0.1:{port}"
 
 
 def _measure(browser, url: str, key: str, name: str, repeats: int) -> dict[str, float]:
@@ -115,18 +94,13 @@ def main(days: int = 90, repeats: int = 5, home: str | None = None) -> dict[str,
             figures["days in marts"] = conn.execute(
                 "select count(distinct trade_date) from marts.fct_trades"
             ).fetchone()[0]
-        server, thread, url = _serve(settings)
-        try:
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=chromium)
-                for name in DASHBOARDS:
-                    measured = _measure(browser, url, key, name, repeats)
-                    print(measured)
-                    figures.update({label: round(value, 1) for label, value in measured.items()})
-                browser.close()
-        finally:
-            server.should_exit = True
-            thread.join(timeout=15)
+        with api_in_thread(settings) as url, sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=chromium)
+            for name in DASHBOARDS:
+                measured = _measure(browser, url, key, name, repeats)
+                print(measured)
+                figures.update({label: round(value, 1) for label, value in measured.items()})
+            browser.close()
     finally:
         if scratch:
             database.stop_embedded(settings)

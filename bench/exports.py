@@ -21,19 +21,16 @@ MB/s is the raw COPY's CSV bytes over each path's wall time, so every figure com
 
 from __future__ import annotations
 
-import socket
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import httpx
-import uvicorn
 
 from api import keys
 from api.catalog import Catalog, relation_columns
 from api.exports import ExportFormat, ExportQuery, prepare_export
-from api.main import create_app
+from bench.local_api import api_in_thread
 from gcx import database
 from gcx.settings import Settings
 
@@ -139,18 +136,8 @@ def http_figures(settings: Settings, csv_bytes: int, copy_s: float) -> dict[str,
         keys.ensure_schema(conn)
         key = keys.create_key(conn, "bench", "pro", "quant")
         conn.commit()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    try:
-        url = f"http://127.0.0.1:{port}/v1/datasets/ohlcv_1m/export"
+    with api_in_thread(settings) as base_url:
+        url = f"{base_url}/v1/datasets/ohlcv_1m/export"
         for output in ExportFormat:
             for attempt in ("first", "again"):
                 size, rows, seconds = http_download(url, key, output.value)
@@ -158,7 +145,4 @@ def http_figures(settings: Settings, csv_bytes: int, copy_s: float) -> dict[str,
                 figures[f"{label} s"] = round(seconds, 2)
                 figures[f"{label} / raw COPY"] = round(copy_s / seconds, 2)
                 print(f"{label}: {size / 2**20:.1f} MB, {rows:,} rows in {seconds:.2f} s")
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
     return figures
