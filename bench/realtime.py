@@ -178,29 +178,45 @@ async def _subscriber(
         writer.close()
 
 
-async def _stream_load(
-    url: str, key: str, subscribers: int, run_live, seconds: float
-) -> tuple[list[list[tuple[bytes, float]]], float]:
+Received = list[list[tuple[bytes, float]]]
+"""Per subscriber, (trade_id, wall clock when read) of every trade event."""
+
+
+async def connect_subscribers(
+    url: str, key: str, subscribers: int, timeout_s: float
+) -> tuple[list[asyncio.Task], Received, float]:
+    """`subscribers` minimal SSE clients on /v1/stream/trades, each recording into its list; returns once
+    all are streaming: their tasks, what they receive, and the seconds connecting took."""
     host, port = url.removeprefix("http://").split(":")
-    received: list[list[tuple[bytes, float]]] = [[] for _ in range(subscribers)]
-    ready = asyncio.Event()
-    counter = [0, subscribers]
+    received: Received = [[] for _ in range(subscribers)]
+    ready, counter = asyncio.Event(), [0, subscribers]
+    started = time.monotonic()
     tasks = []
-    connect_started = time.perf_counter()
     for i in range(subscribers):
         tasks.append(asyncio.create_task(_subscriber(host, int(port), key, received[i], ready, counter)))
         if i % 50 == 49:
             await asyncio.sleep(0.05)  # do not knock on the listen backlog all at once
-    await asyncio.wait_for(ready.wait(), 120)
-    connect_s = time.perf_counter() - connect_started
-    live = run_live()
-    await asyncio.to_thread(live.wait)  # trading for `seconds`
+    await asyncio.wait_for(ready.wait(), timeout_s)
+    return tasks, received, time.monotonic() - started
+
+
+async def until_deliveries_stop(received: Received, give_up_at: float, quiet_s: float = 3.0) -> None:
+    """Wait until no subscriber has read anything for `quiet_s` (or `time.monotonic()` passes
+    `give_up_at`): lag is measured, not cut off as loss."""
     delivered, quiet_since = -1, time.monotonic()
-    while time.monotonic() - quiet_since < 3 and time.monotonic() - connect_started < 300:
-        await asyncio.sleep(0.5)  # until deliveries stop arriving: lag is measured, not cut off as loss
+    while time.monotonic() - quiet_since < quiet_s and time.monotonic() < give_up_at:
+        await asyncio.sleep(0.5)
         total = sum(map(len, received))
         if total != delivered:
             delivered, quiet_since = total, time.monotonic()
+
+
+async def _stream_load(url: str, key: str, subscribers: int, run_live) -> tuple[Received, float]:
+    started = time.monotonic()
+    tasks, received, connect_s = await connect_subscribers(url, key, subscribers, 120)
+    live = run_live()
+    await asyncio.to_thread(live.wait)  # trading for `seconds`
+    await until_deliveries_stop(received, started + 300)
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
@@ -263,7 +279,7 @@ def main(
                 str(stream_seconds),
             )
 
-        received, connect_s = uvloop.run(_stream_load(url, stream_key, subscribers, run_live, stream_seconds))
+        received, connect_s = uvloop.run(_stream_load(url, stream_key, subscribers, run_live))
         with database.connect("exchange", settings=settings) as conn:
             published = dict(
                 conn.execute(
