@@ -286,10 +286,6 @@ class TradeStream:
     def unsubscribe(self, subscription: Subscription) -> None:
         self.timelines[subscription.delay].subscribers.discard(subscription)
 
-    @property
-    def subscriber_count(self) -> int:
-        return sum(len(timeline.subscribers) for timeline in self.timelines.values())
-
     async def _connect(self) -> psycopg.AsyncConnection:
         conn = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
         await conn.execute(f"listen {HOT_CHANNEL}")
