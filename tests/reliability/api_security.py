@@ -3,6 +3,7 @@ app serves, keys of every tier and role, and reads of the warehouse as its owner
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -77,6 +78,11 @@ def owner_rows(settings: Settings, statement: str, params: Any = ()) -> list[tup
     """Rows read as the warehouse's owner (what the API must agree with, or must not have changed)."""
     with database.connect("warehouse", settings=settings) as conn:
         return conn.execute(statement, params).fetchall()
+
+
+def filled_body(body: dict[str, Any] | None, facts: dict[str, str]) -> dict[str, Any] | None:
+    """A route's JSON body with "{member_id}" filled from the platform's facts."""
+    return json.loads(json.dumps(body).replace("{member_id}", facts["member_id"])) if body else None
 
 
 @contextmanager

@@ -20,10 +20,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
@@ -150,13 +150,10 @@ class Platform(AbstractContextManager):
     def db_start(self) -> None:
         assert self.gcx_run("db", "start", timeout_s=120, name="db") == 0, self.log_tail("db")
 
-    def runs(self) -> list[tuple[str, str, dict]]:
-        """Dagster's run history from its storage (the `dagster` database): (run id, status, tags)."""
+    def runs(self) -> list[tuple[str, str]]:
+        """Dagster's run history from its storage (the `dagster` database): (run id, status)."""
         with self.connect("dagster") as conn:
-            rows = conn.execute(
-                "select run_id, status, run_body from runs order by create_timestamp"
-            ).fetchall()
-        return [(run_id, status, json.loads(body).get("tags", {})) for run_id, status, body in rows]
+            return conn.execute("select run_id, status from runs order by create_timestamp").fetchall()
 
     def __exit__(self, *exc: object) -> None:
         for process in reversed(self.processes):
@@ -250,17 +247,11 @@ def recount(platform: Platform, days: list[date]) -> list[DayCount]:
 
 def materialized_days(platform: Platform) -> list[date]:
     """The days `gcx materialize` covers on this platform (every day with source data)."""
-    from datetime import timedelta
-
     from gcx_pipelines.launch import days_with_source_data
 
     found = days_with_source_data(platform.settings)
     assert found is not None, "no source data"
     return [found.first + timedelta(days=n) for n in range((found.last - found.first).days + 1)]
-
-
-def lake_files(platform: Platform) -> Iterator[Path]:
-    return (path for path in platform.settings.lake_dir.rglob("*") if path.is_file())
 
 
 # ---------------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ def test_lake_disk_full_fails_cleanly_and_rerun_reconciles(tmp_path):
         try:
             code = platform.gcx_run("materialize", "--job", "ingestion_job", name="materialize-full")
             log = platform.log_tail("materialize-full", 400)
-            run_id, status, _ = platform.runs()[-1]
+            run_id, status = platform.runs()[-1]
             parquet = sorted(lake_dir.rglob("*.parquet"))
             litter = [p for p in lake_dir.rglob("*") if p.is_file() and p.suffix != ".parquet"]
             unreadable = []

@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import ledger
 import pytest
-from api_security import Keys, Principal, app_routes, owner_rows, request_facts
+from api_security import Keys, Principal, app_routes, filled_body, owner_rows
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -283,12 +283,6 @@ class Tally:
             )
 
 
-@pytest.fixture(scope="module")
-def facts(scored_platform) -> Iterator[dict[str, str]]:
-    with request_facts(scored_platform.settings) as values:
-        yield values
-
-
 # ---------------------------------------------------------------------------------------------
 # Routes and PII
 
@@ -338,11 +332,7 @@ def fill(template: str, facts: dict[str, str]) -> str:
 def call(client: TestClient, method: str, rule: Rule, facts: dict[str, str], headers: dict[str, str]):
     url = fill(rule.request, facts)
     if method == "POST":
-        body = (
-            json.loads(json.dumps(rule.body).replace("{member_id}", facts["member_id"]))
-            if rule.body
-            else None
-        )
+        body = filled_body(rule.body, facts)
         return client.post(url, json=body, data=rule.form, headers=headers, follow_redirects=False)
     return client.request(method, url, headers=headers, follow_redirects=False)
 
