@@ -60,7 +60,6 @@ begin
 end
 $$;
 -- Statement-level, so that a change refused is refused even when it matches no row.
-drop trigger if exists audit_log_no_truncate on api.audit_log;
 drop trigger if exists audit_log_append_only on api.audit_log;
 create trigger audit_log_append_only
     before update or delete or truncate on api.audit_log

@@ -29,6 +29,7 @@ and is how to finish an erasure that failed half-way.
 from __future__ import annotations
 
 import getpass
+import io
 import json
 import os
 import re
@@ -161,10 +162,11 @@ def _values_in_warehouse(conn: psycopg.Connection, user_id: str) -> tuple[dict[s
     return values, bool(rows)
 
 
-def _user_tables(conn: psycopg.Connection) -> list[tuple[str, str]]:
-    """Tables outside raw/staging/intermediate with a user_id column and a personal or hashed field."""
+def _user_tables(conn: psycopg.Connection) -> list[tuple[str, str, set[str]]]:
+    """Tables outside raw/staging/intermediate with a user_id column and a personal or hashed field,
+    with their columns."""
     return [
-        (schema, table)
+        (schema, table, set(columns))
         for schema, table, columns in conn.execute(
             """
             select c.table_schema, c.table_name, array_agg(c.column_name::text)
@@ -244,13 +246,9 @@ def _redact_lake_file(path: Path, redactor: Redactor) -> int:
             )
         changed += row != before
     if changed:
-        rewritten = pa.Table.from_pylist(rows, schema=table.schema)
-        temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-        try:
-            pq.write_table(rewritten, temporary, compression="zstd")
-            os.replace(temporary, path)
-        finally:
-            temporary.unlink(missing_ok=True)
+        buffer = io.BytesIO()
+        pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), buffer, compression="zstd")
+        _write_atomically(path, buffer.getvalue())
     return changed
 
 
@@ -267,15 +265,8 @@ def _redact_warehouse(conn: psycopg.Connection, redactor: Redactor) -> dict[str,
             )
         if conn.execute("select to_regclass('raw.quarantine')").fetchone()[0] is not None:
             counts["raw.quarantine"] = _redact_quarantine(conn, redactor)
-        staging = conn.execute("select to_regclass('staging.stg_platform__users')").fetchone()[0] is not None
-        for schema, table in _user_tables(conn):
-            columns = {
-                row[0]
-                for row in conn.execute(
-                    "select column_name from information_schema.columns where table_schema = %s and table_name = %s",
-                    (schema, table),
-                )
-            }
+        staging = conn.execute("select to_regclass(%s)", (".".join(USERS_STAGING),)).fetchone()[0] is not None
+        for schema, table, columns in _user_tables(conn):
             assignments: dict[str, sql.Composable] = {
                 name: sql.Literal(value) for name, value in PERSONAL_FIELDS.items() if name in columns
             }

@@ -40,14 +40,14 @@ def ensure_api_role(conn: psycopg.Connection, settings: Settings, role: str = AP
     """
     if not ROLE_NAME.fullmatch(role):
         raise ValueError(f"role name {role!r}: use lower-case letters, digits and _ (at most 63)")
-    row = conn.execute("select rolsuper from pg_roles where rolname = %s", (role,)).fetchone()
-    if row is not None and row[0]:
-        raise ValueError(f"role {role!r} exists and is a superuser: refusing to make it the API's role")
     with conn.transaction():
         # roles are cluster-wide: two API processes starting at once must not both create it
         conn.execute("select pg_advisory_xact_lock(hashtext('gcx api role'))")
-        if conn.execute("select 1 from pg_roles where rolname = %s", (role,)).fetchone() is None:
+        row = conn.execute("select rolsuper from pg_roles where rolname = %s", (role,)).fetchone()
+        if row is None:
             conn.execute(sql.SQL("create role {} login").format(sql.Identifier(role)))
+        elif row[0]:
+            raise ValueError(f"role {role!r} exists and is a superuser: refusing to make it the API's role")
         password = settings.api_database_password
         if password is not None:
             conn.execute(
