@@ -2,8 +2,8 @@
 
 1. Evaluation (the issue's "evaluation that means something"): a GCX world simulated with seed
    `EVALUATION_SEED` (20261121), a seed used nowhere in development (development used seed 11 at
-   scale 3, the tests seed 29 and hand-made markets), at scale 3 over 150 calendar days, taken through the real
-   pipeline (`gcx materialize`: ingestion, dbt marts). Features are computed from the marts,
+   scale 3, the tests seed 29 and hand-made markets), at scale 3 over 150 calendar days, taken
+   through the real pipeline (`gcx materialize`: ingestion, dbt marts). Features are computed from the marts,
    labels from the simulator's truth; the last 30 % of days are held out; both models train on the
    days before (search budget `budget_s`) and are scored on the held-out days: per pattern the
    combined detector (rules + learned model) against the rules alone (precision, recall, PR-AUC),

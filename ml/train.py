@@ -204,14 +204,13 @@ def fit_member_risk(frame: pd.DataFrame, labels: pd.Series, params: dict, seed: 
         or frame.as_of_date.nunique() < 2
     ):
         return MemberRiskModel(features, None, prior, reference, direction, importance, params)
-    base = make_pipeline(
+    classifier = make_pipeline(
         SimpleImputer(strategy="median"),
         StandardScaler(),
         LogisticRegression(C=params["C"], max_iter=1000),
     )
-    base.fit(frame[features].to_numpy(dtype=float), labels.to_numpy())
-    classifier = base
-    coefficients = base[-1].coef_[0]
+    classifier.fit(frame[features].to_numpy(dtype=float), labels.to_numpy())
+    coefficients = classifier[-1].coef_[0]
     direction = {name: float(np.sign(c)) for name, c in zip(features, coefficients, strict=True)}
     importance = {name: float(abs(c)) for name, c in zip(features, coefficients, strict=True)}
     return MemberRiskModel(features, classifier, prior, reference, direction, importance, params)

@@ -3,7 +3,7 @@ champion model (loaded once per process by its `champion` alias, reloaded when p
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 import pandas as pd
@@ -11,7 +11,7 @@ import psycopg
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, Field
 
-from api.deps import ComplianceDep, ConnDep, SettingsDep
+from api.deps import ComplianceDep, ConnDep, NowDep, SettingsDep
 from api.errors import AUTHENTICATED_RESPONSES, BAD_BODY_RESPONSE, NOT_FOUND_RESPONSE, ApiError
 from api.metering import note_access
 from api.routes.surveillance import not_scored_yet
@@ -116,7 +116,12 @@ def member_risk(
     responses={**AUTHENTICATED_RESPONSES, **NOT_FOUND_RESPONSE, **BAD_BODY_RESPONSE},
 )
 def score(
-    request: Request, principal: ComplianceDep, conn: ConnDep, settings: SettingsDep, body: ScoreRequest
+    request: Request,
+    principal: ComplianceDep,
+    conn: ConnDep,
+    settings: SettingsDep,
+    now: NowDep,
+    body: ScoreRequest,
 ) -> ScoreResponse:
     """Score members now with the champion model: their latest stored features, or the feature values
     given (what-if). The same model and code as the daily scores."""
@@ -126,7 +131,7 @@ def score(
     from ml.quality import member_risk_feature_problems
 
     stored = _stored_features(conn, [m.member_id for m in body.members if m.features is None])
-    today = datetime.now(UTC).date()
+    today = now.date()
     rows = []
     for member in body.members:
         if member.features is None:

@@ -477,8 +477,9 @@ def surveillance_alerts(context: dg.AssetExecutionContext, gcx: GcxResource) -> 
 )
 def member_risk_scores(context: dg.AssetExecutionContext, gcx: GcxResource) -> dg.MaterializeResult:
     """Each active member's probability that, of its obligations due in the 7 days after the day, one
-    fails (unpaid 5 days after its deadline) or at least two are paid late, from the `gcx_member_risk` champion, with its band (low < 10 % <= medium < 30 %
-    <= high) and the factors that raise it. Re-scoring a day replaces its rows."""
+    fails (unpaid 5 days after its deadline) or at least two are paid late, from the `gcx_member_risk`
+    champion, with its band (low < 10 % <= medium < 30 % <= high) and the factors that raise it.
+    Re-scoring a day replaces its rows."""
     from ml.predict import load_champion, score_members
     from ml.tables import read_features, replace_member_scores
 
