@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.realtime import _percentiles, _subscriber
+from bench.realtime import _percentiles, connect_subscribers, until_deliveries_stop
 
 LOAD_S = float(os.environ.get("GCX_RELIABILITY_LOAD_S", "60"))
 SUBSCRIBERS = 1_000
@@ -42,29 +42,15 @@ subscribers and a pipeline running, p99 was 7.4 s with the machine's load averag
 async def _sse_load(url: str, key: str, subscribers: int, seconds: float, out: Path) -> None:
     """Connect `subscribers` SSE clients (bench/realtime's minimal client), note the head cursor once all
     are streaming, listen `seconds`, note the head again, then wait until deliveries stop."""
-    host, port = url.removeprefix("http://").split(":")
-    received: list[list[tuple[bytes, float]]] = [[] for _ in range(subscribers)]
-    ready, counter = asyncio.Event(), [0, subscribers]
     started = time.monotonic()
-    tasks = []
-    for i in range(subscribers):
-        tasks.append(asyncio.create_task(_subscriber(host, int(port), key, received[i], ready, counter)))
-        if i % 50 == 49:
-            await asyncio.sleep(0.05)  # do not knock on the listen backlog all at once
-    await asyncio.wait_for(ready.wait(), 180)
-    connect_s = time.monotonic() - started
+    tasks, received, connect_s = await connect_subscribers(url, key, subscribers, 180)
     headers = {"Authorization": f"Bearer {key}"}
     async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as client:
         first = (await client.get("/v1/trades/tail", params={"limit": 1})).json()["next_cursor"]
         out.with_suffix(".ready").write_text(first)
         await asyncio.sleep(seconds)
         last = (await client.get("/v1/trades/tail", params={"limit": 1})).json()["next_cursor"]
-    delivered, quiet_since = -1, time.monotonic()
-    while time.monotonic() - quiet_since < 3 and time.monotonic() - started < seconds + 300:
-        await asyncio.sleep(0.5)
-        total = sum(map(len, received))
-        if total != delivered:
-            delivered, quiet_since = total, time.monotonic()
+    await until_deliveries_stop(received, started + seconds + 300)
     still_connected = sum(not task.done() for task in tasks)
     ended = Counter(
         "closed by the server" if task.exception() is None else repr(task.exception())[:120]
@@ -77,7 +63,7 @@ async def _sse_load(url: str, key: str, subscribers: int, seconds: float, out: P
     out.write_text(
         json.dumps(
             {
-                "connected": counter[0],
+                "connected": len(tasks),  # connect_subscribers returns once every one streams
                 "still_connected": still_connected,
                 "ended": dict(ended),
                 "connect_s": connect_s,
