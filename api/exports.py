@@ -36,6 +36,7 @@ import pyarrow.parquet as pq
 from psycopg import sql
 
 from api.catalog import Dataset
+from gcx.files import write_atomically
 from gcx.governance.retention import include_archived_partitions
 from gcx.postgres_arrow import arrow_type, copy_csv_options, set_copy_formats
 
@@ -143,7 +144,7 @@ def prepare_export(
         finally:
             temporary.unlink(missing_ok=True)
         meta = {"rows": rows, "parameters": parameters}
-        _write_atomically(meta_path, json.dumps(meta).encode())
+        write_atomically(meta_path, json.dumps(meta).encode())
     stamp = datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y%m%dT%H%M%S")
     return ExportFile(
         path=path,
@@ -225,12 +226,6 @@ def _read_meta(path: Path) -> dict[str, Any] | None:
         return json.loads(path.read_bytes())
     except (FileNotFoundError, ValueError):
         return None
-
-
-def _write_atomically(path: Path, content: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    temporary.write_bytes(content)
-    os.replace(temporary, path)
 
 
 def _remove_stale(folder: Path) -> None:

@@ -31,9 +31,7 @@ from __future__ import annotations
 import getpass
 import io
 import json
-import os
 import re
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +43,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from gcx import database
+from gcx.files import write_atomically
 from gcx.settings import Settings
 
 PERSONAL_FIELDS = {"email": "erased@erased.invalid", "full_name": "[erased]", "phone": "[erased]"}
@@ -217,7 +216,7 @@ def _redact_landing_file(path: Path, redactor: Redactor) -> int:
     redacted = [redactor.redact_line(line) for line in lines]
     changed = sum(old != new for old, new in zip(lines, redacted, strict=True))
     if changed:
-        _write_atomically(path, b"\n".join(redacted))
+        write_atomically(path, b"\n".join(redacted))
     return changed
 
 
@@ -248,7 +247,7 @@ def _redact_lake_file(path: Path, redactor: Redactor) -> int:
     if changed:
         buffer = io.BytesIO()
         pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), buffer, compression="zstd")
-        _write_atomically(path, buffer.getvalue())
+        write_atomically(path, buffer.getvalue())
     return changed
 
 
@@ -362,12 +361,3 @@ def _audit(conn: psycopg.Connection, erasure: Erasure) -> None:
             Jsonb({"user_id": erasure.user_id, "counts": erasure.counts, "operator": getpass.getuser()}),
         ),
     )
-
-
-def _write_atomically(path: Path, content: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        temporary.write_bytes(content)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
