@@ -14,6 +14,7 @@ def ml_run(scored_platform):
     from gcx_pipelines.definitions import defs
     from gcx_pipelines.instance import platform_instance
 
+    alert_ids_before = _alert_ids(scored_platform.settings)
     with platform_instance(scored_platform.settings) as instance:
         again = defs.resolve_job_def("ml_job").execute_in_process(
             instance=instance,
@@ -21,11 +22,21 @@ def ml_run(scored_platform):
             run_config=scored_platform.run_config,
             raise_on_error=False,
         )
-    return scored_platform.result, again, scored_platform.days
+    return (
+        scored_platform.result,
+        again,
+        scored_platform.days,
+        (alert_ids_before, _alert_ids(scored_platform.settings)),
+    )
+
+
+def _alert_ids(settings) -> set[str]:
+    with database.connect("warehouse", settings=settings) as conn:
+        return {row[0] for row in conn.execute("select alert_id from compliance.surveillance_alerts")}
 
 
 def test_ml_job_trains_promotes_and_scores(ml_run, built_platform):
-    result, _, (_, last) = ml_run
+    result, _, (_, last), _ = ml_run
     failures = [e.event_specific_data.error.message for e in result.get_step_failure_events()]
     assert result.success, failures
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
@@ -79,7 +90,7 @@ def test_ml_job_trains_promotes_and_scores(ml_run, built_platform):
 
 
 def test_re_running_replaces_the_days_and_keeps_alert_ids(ml_run, built_platform):
-    result, again, _ = ml_run
+    result, again, _, (alert_ids_before, alert_ids_after) = ml_run
     assert again.success
     second_champion = registry.version_by_alias(
         registry.SURVEILLANCE_MODEL, registry.CHALLENGER, built_platform
@@ -90,18 +101,19 @@ def test_re_running_replaces_the_days_and_keeps_alert_ids(ml_run, built_platform
             "select count(*) - count(distinct (member_id, score_date)) from marts.member_risk_scores"
         ).fetchone()[0]
     assert duplicates == 0
-    first_ids = {
+    first_counts = {
         e.asset_key.to_user_string(): e.step_materialization_data.materialization.metadata[
             "dagster/row_count"
         ].value
         for e in result.get_asset_materialization_events()
         if e.asset_key.path[0] in ("compliance", "marts")
     }
-    second_ids = {
+    second_counts = {
         e.asset_key.to_user_string(): e.step_materialization_data.materialization.metadata[
             "dagster/row_count"
         ].value
         for e in again.get_asset_materialization_events()
         if e.asset_key.path[0] in ("compliance", "marts")
     }
-    assert first_ids == second_ids, "the same days re-scored give the same number of rows"
+    assert first_counts == second_counts, "the same days re-scored give the same number of rows"
+    assert alert_ids_before and alert_ids_after == alert_ids_before, "re-scoring keeps every alert's id"
