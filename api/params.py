@@ -151,3 +151,12 @@ def allowed_page_size(principal: Principal, limit: int | None, default: int) -> 
             {"limit": limit, "max_page_size": principal.tier.max_page_size, "tier": principal.tier.name},
         )
     return limit
+
+
+def split_page(rows: list[tuple], page_size: int, position_of) -> tuple[list[tuple], str | None]:
+    """The page and the cursor of what follows it (None when nothing does): one row more than the
+    page was fetched to know."""
+    if len(rows) <= page_size:
+        return rows, None
+    page = rows[:page_size]
+    return page, encode_cursor(position_of(page[-1]))

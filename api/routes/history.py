@@ -35,7 +35,7 @@ from api.params import (
     TimeWindow,
     allowed_page_size,
     decode_cursor,
-    encode_cursor,
+    split_page,
     tier_window,
 )
 from api.routes.reference import known_symbols
@@ -192,7 +192,7 @@ def trades(
         conditions.append(sql.SQL("(executed_at, trade_id) > (%(after_at)s, %(after_id)s)"))
     table = sql.Identifier("marts", "fct_trades")
     rows = _fetch(conn, TRADE_FIELDS, table, conditions, "executed_at, trade_id", symbol_list, params)
-    rows, next_cursor = _split_page(rows, page_size, lambda last: {"ts_ns": last[3], "trade_id": last[0]})
+    rows, next_cursor = split_page(rows, page_size, lambda last: {"ts_ns": last[3], "trade_id": last[0]})
     return _respond(request, "marts.fct_trades", rows, TRADE_SCHEMA, output, next_cursor, window, symbol_list)
 
 
@@ -230,7 +230,7 @@ def ohlcv(
     rows = _fetch(
         conn, BAR_FIELDS, BAR_TABLES[interval], conditions, "bar_start_at, symbol", symbol_list, params
     )
-    rows, next_cursor = _split_page(rows, page_size, lambda last: {"ts_ns": last[2], "symbol": last[0]})
+    rows, next_cursor = split_page(rows, page_size, lambda last: {"ts_ns": last[2], "symbol": last[0]})
     dataset = f"marts.fct_ohlcv_{interval.value}"
     return _respond(request, dataset, rows, BAR_SCHEMA, output, next_cursor, window, symbol_list)
 
@@ -276,7 +276,7 @@ def daily_summary(
         conditions.append(sql.SQL("(trade_date, symbol) > (%(after_date)s, %(after_symbol)s)"))
     table = sql.Identifier("marts", "fct_daily_market_summary")
     rows = _fetch(conn, SUMMARY_FIELDS, table, conditions, "trade_date, symbol", symbol_list, params)
-    rows, next_cursor = _split_page(
+    rows, next_cursor = split_page(
         rows, page_size, lambda last: {"trade_date": last[0].isoformat(), "symbol": last[1]}
     )
     applied = TimeWindow(window.start, datetime.combine(days_end, datetime.min.time(), UTC))
@@ -309,15 +309,6 @@ def _fetch(
     )
     with conn.cursor(binary=True) as cursor:
         return cursor.execute(query, params).fetchall()
-
-
-def _split_page(rows: list[tuple], page_size: int, position_of) -> tuple[list[tuple], str | None]:
-    """The page and the cursor of what follows it (None when nothing does): one row more than the
-    page was fetched to know."""
-    if len(rows) <= page_size:
-        return rows, None
-    page = rows[:page_size]
-    return page, encode_cursor(position_of(page[-1]))
 
 
 def _respond(

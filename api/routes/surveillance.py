@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from api.deps import ComplianceDep, ConnDep
 from api.errors import AUTHENTICATED_RESPONSES, ApiError
 from api.metering import note_access
-from api.params import decode_cursor, encode_cursor
+from api.params import decode_cursor, split_page
 
 router = APIRouter(prefix="/v1", tags=["surveillance"])
 
@@ -126,6 +126,9 @@ def surveillance_alerts(
         ).fetchall()
     except psycopg.errors.UndefinedTable as missing:
         raise not_scored_yet("surveillance alerts") from missing
+    rows, next_cursor = split_page(
+        rows, limit, lambda last: {"day": last[1].isoformat(), "score": last[7], "id": last[0]}
+    )
     alerts = [
         Alert(
             alert_id=row[0],
@@ -143,14 +146,8 @@ def surveillance_alerts(
             explanation=row[12],
             scored_at=row[13],
         )
-        for row in rows[:limit]
+        for row in rows
     ]
-    next_cursor = None
-    if len(rows) > limit:
-        last = alerts[-1]
-        next_cursor = encode_cursor(
-            {"day": last.alert_date.isoformat(), "score": last.score, "id": last.alert_id}
-        )
     note_access(
         request,
         "compliance.surveillance_alerts",
