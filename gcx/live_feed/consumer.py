@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import psycopg
-import pyarrow as pa
 
 from gcx import database
 from gcx.live_feed.hot import (
@@ -30,7 +29,7 @@ from gcx.settings import Settings, get_settings
 from gcx.simulator.live import FEED_CHANNEL
 from gcx_pipelines.defs.ingestion.datasets import DATASETS_BY_TABLE
 from gcx_pipelines.defs.ingestion.load import ensure_raw_schema
-from gcx_pipelines.defs.ingestion.validate import READ_ERROR, SOURCE_ROW, Reference, validate
+from gcx_pipelines.defs.ingestion.validate import Reference, validate_record
 
 log = logging.getLogger(__name__)
 
@@ -196,40 +195,24 @@ def judge(
     `seen` maps trade ids already stored (or earlier in the feed) to their seq: a repeated trade id
     is quarantined, the first occurrence kept.
     """
-    rows, read_errors = [], []
-    for message in messages:
-        row, error = _decode(message, reference.instrument_by_symbol)
-        rows.append(row)
-        read_errors.append(error)
-    table = pa.table(
-        {
-            **{
-                column.name: pa.array([row[column.name] for row in rows], pa.string())
-                for column in TRADES.columns
-            },
-            READ_ERROR: pa.array(read_errors, pa.string()),
-            SOURCE_ROW: pa.array([m.seq for m in messages], pa.int64()),
-        }
-    )
-    verdict = validate(table, TRADES.columns, TRADES.rules, reference.rules, key=TRADES.key)
     outcome = Verdicts()
     first_seq = dict(seen)
     stale = False
-    for index, message in enumerate(messages):
-        reasons = [verdict.reasons[index]] if index in verdict.reasons else []
-        trade_id = rows[index]["trade_id"]
-        if not reasons and trade_id in first_seq:
-            reasons.append(
+    for message in messages:
+        row, unreadable = _decode(message, reference.instrument_by_symbol)
+        # one message at a time: a pandas batch's fixed cost was most of a trade's way to subscribers
+        reason = unreadable or validate_record(row, TRADES.columns, TRADES.rules, reference.rules)
+        trade_id = row["trade_id"]
+        if reason is None and trade_id in first_seq:
+            reason = (
                 f"trade_id: must be unique on the feed (got {trade_id!r}, first at seq {first_seq[trade_id]})"
             )
-        if reasons:
-            outcome.quarantined.append((message, "; ".join(reasons)))
+        if reason:
+            outcome.quarantined.append((message, reason))
             stale |= message.seq > reference.as_of_seq
             continue
         first_seq[trade_id] = message.seq
-        outcome.trades.append(
-            _hot_row(message, json.loads(message.payload), int(rows[index]["instrument_id"]))
-        )
+        outcome.trades.append(_hot_row(message, json.loads(message.payload), int(row["instrument_id"])))
     return outcome, stale
 
 

@@ -10,10 +10,12 @@ primary keys but not business rules, and file drops can hold anything.
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -39,6 +41,7 @@ FILE_FORMATS: dict[Source, str] = {"compliance": "csv", "platform": "jsonl"}
 EARLIEST = pd.Timestamp("2000-01-01", tz="UTC")
 """No GCX record predates this (GCX opened in 2018); earlier instants are corrupt."""
 EARLIEST_DATE = pd.Timestamp("2000-01-01")
+ONE_DAY = pd.Timedelta(days=1)
 MAX_PRICE_GHS_PER_T = 1_000_000
 """Far above any commodity GCX lists (1,000-7,500 GHS/t); a price beyond it is a keying error."""
 
@@ -76,7 +79,9 @@ class Dataset:
 
 
 # ---------------------------------------------------------------------------------------------
-# Row rules that need other columns or the exchange's reference data
+# Row rules that need other columns or the exchange's reference data. Each has a batch form (pandas)
+# and a record form (one record's parsed values, None where missing); test_validate_record.py holds
+# the two equal.
 
 
 def _looked_up(keys: pd.Series, table: pd.Series) -> pd.Series:
@@ -90,8 +95,17 @@ def _is_gcx_trade(frame: pd.DataFrame, reference: Reference) -> pd.Series:
     return frame["instrument_id"].map(reference.instruments["venue"]).eq("GCX")
 
 
+def _is_gcx_trade_record(record: Mapping[str, Any], reference: Reference) -> bool:
+    return reference.venue_by_instrument.get(record["instrument_id"]) == "GCX"
+
+
 def _executed_after_update(frame: pd.DataFrame, reference: Reference) -> pd.Series:
-    return frame["executed_at"] > frame["updated_at"] + pd.Timedelta(days=1)
+    return frame["executed_at"] > frame["updated_at"] + ONE_DAY
+
+
+def _executed_after_update_record(record: Mapping[str, Any], reference: Reference) -> bool:
+    executed_at, updated_at = record["executed_at"], record["updated_at"]
+    return executed_at is not None and updated_at is not None and executed_at > updated_at + ONE_DAY
 
 
 def _outside_session(frame: pd.DataFrame, reference: Reference) -> pd.Series:
@@ -102,16 +116,33 @@ def _outside_session(frame: pd.DataFrame, reference: Reference) -> pd.Series:
     return _is_gcx_trade(frame, reference) & frame["executed_at"].notna() & ~inside
 
 
+def _outside_session_record(record: Mapping[str, Any], reference: Reference) -> bool:
+    executed_at = record["executed_at"]
+    if executed_at is None or not _is_gcx_trade_record(record, reference):
+        return False
+    opens, closes = reference.session_by_day.get(executed_at.date(), (pd.NaT, pd.NaT))  # a UTC instant's day
+    return not (executed_at >= opens and executed_at <= closes)  # NaT: no session, so outside
+
+
 def _on_delisted_instrument(frame: pd.DataFrame, reference: Reference) -> pd.Series:
     delisted_on = _looked_up(frame["instrument_id"], reference.instruments["delisted_on"])
     return frame["executed_at"].dt.tz_localize(None) >= delisted_on
 
 
-def _unknown_counterparty(column: str):
+def _on_delisted_instrument_record(record: Mapping[str, Any], reference: Reference) -> bool:
+    delisted_on = reference.delisted_on_by_instrument.get(record["instrument_id"])
+    executed_at = record["executed_at"]
+    return delisted_on is not None and executed_at is not None and executed_at.date() >= delisted_on
+
+
+def _unknown_counterparty(column: str) -> RowRule:
     def breaks(frame: pd.DataFrame, reference: Reference) -> pd.Series:
         return _is_gcx_trade(frame, reference) & ~frame[column].isin(reference.ids["member"])
 
-    return breaks
+    def breaks_record(record: Mapping[str, Any], reference: Reference) -> bool:
+        return _is_gcx_trade_record(record, reference) and record[column] not in reference.ids["member"]
+
+    return RowRule(column, "be a known member on GCX trades", breaks, breaks_record)
 
 
 def _unknown_subject(frame: pd.DataFrame, reference: Reference) -> pd.Series:
@@ -122,11 +153,30 @@ def _unknown_subject(frame: pd.DataFrame, reference: Reference) -> pd.Series:
     return frame["subject_type"].isin(SUBJECT_TYPES) & frame["subject_id"].notna() & ~known
 
 
-def _ends_before_start(start: str, end: str):
-    def breaks(frame: pd.DataFrame, reference: Reference) -> pd.Series:
-        return frame[end] < frame[start]
+def _unknown_subject_record(record: Mapping[str, Any], reference: Reference) -> bool:
+    subject_type, subject_id = record["subject_type"], record["subject_id"]
+    return (
+        subject_type in SUBJECT_TYPES
+        and subject_id is not None
+        and subject_id not in reference.ids[subject_type]
+    )
 
-    return breaks
+
+def _not_after(start: str, end: str, must: str, *, strictly: bool = False) -> RowRule:
+    """`end` must be on or after `start` (`strictly`: after); rows missing either pass."""
+    before = operator.le if strictly else operator.lt
+
+    def breaks(frame: pd.DataFrame, reference: Reference) -> pd.Series:
+        return before(frame[end], frame[start])
+
+    def breaks_record(record: Mapping[str, Any], reference: Reference) -> bool:
+        return record[end] is not None and record[start] is not None and before(record[end], record[start])
+
+    return RowRule(end, must, breaks, breaks_record)
+
+
+def _ends_before_start(start: str, end: str) -> RowRule:
+    return _not_after(start, end, f"be on or after {start}")
 
 
 SUBJECT_TYPES = ("member", "beneficial_owner")
@@ -178,11 +228,7 @@ EXCHANGE = (
             Column("delisted_on", DATE),
             _updated_at(),
         ),
-        rules=(
-            RowRule(
-                "delisted_on", "be on or after listed_on", _ends_before_start("listed_on", "delisted_on")
-            ),
-        ),
+        rules=(_ends_before_start("listed_on", "delisted_on"),),
     ),
     Dataset(
         "exchange",
@@ -231,9 +277,7 @@ EXCHANGE = (
             Column("status", TEXT, required=True, one_of=("open", "frozen", "closed")),
             _updated_at(),
         ),
-        rules=(
-            RowRule("closed_at", "be on or after opened_at", _ends_before_start("opened_at", "closed_at")),
-        ),
+        rules=(_ends_before_start("opened_at", "closed_at"),),
     ),
     Dataset(
         "exchange",
@@ -291,17 +335,26 @@ EXCHANGE = (
             _updated_at(),
         ),
         rules=(
-            RowRule("executed_at", "be at most 1 day after updated_at", _executed_after_update),
-            RowRule("executed_at", "fall within its day's GCX trading session", _outside_session),
-            RowRule("instrument_id", "not be delisted on the trade date", _on_delisted_instrument),
             RowRule(
-                "buyer_member_id", "be a known member on GCX trades", _unknown_counterparty("buyer_member_id")
+                "executed_at",
+                "be at most 1 day after updated_at",
+                _executed_after_update,
+                _executed_after_update_record,
             ),
             RowRule(
-                "seller_member_id",
-                "be a known member on GCX trades",
-                _unknown_counterparty("seller_member_id"),
+                "executed_at",
+                "fall within its day's GCX trading session",
+                _outside_session,
+                _outside_session_record,
             ),
+            RowRule(
+                "instrument_id",
+                "not be delisted on the trade date",
+                _on_delisted_instrument,
+                _on_delisted_instrument_record,
+            ),
+            _unknown_counterparty("buyer_member_id"),
+            _unknown_counterparty("seller_member_id"),
         ),
     ),
     Dataset(
@@ -353,13 +406,7 @@ EXCHANGE = (
             Column("session_open_at", TIMESTAMP),
             Column("session_close_at", TIMESTAMP),
         ),
-        rules=(
-            RowRule(
-                "session_close_at",
-                "be after session_open_at",
-                lambda frame, reference: frame["session_close_at"] <= frame["session_open_at"],
-            ),
-        ),
+        rules=(_not_after("session_open_at", "session_close_at", "be after session_open_at", strictly=True),),
     ),
 )
 
@@ -381,7 +428,14 @@ COMPLIANCE = (
             _moment("checked_at"),
             Column("expires_on", DATE),
         ),
-        rules=(RowRule("subject_id", "be a known member or beneficial owner", _unknown_subject),),
+        rules=(
+            RowRule(
+                "subject_id",
+                "be a known member or beneficial owner",
+                _unknown_subject,
+                _unknown_subject_record,
+            ),
+        ),
     ),
     Dataset(
         "compliance",
@@ -397,7 +451,14 @@ COMPLIANCE = (
             Column("result", TEXT, required=True, one_of=("clear", "potential_match", "confirmed_match")),
             Column("match_score", DOUBLE, required=True, ge=0, le=1),
         ),
-        rules=(RowRule("subject_id", "be a known member or beneficial owner", _unknown_subject),),
+        rules=(
+            RowRule(
+                "subject_id",
+                "be a known member or beneficial owner",
+                _unknown_subject,
+                _unknown_subject_record,
+            ),
+        ),
     ),
     Dataset(
         "compliance",
@@ -432,13 +493,7 @@ COMPLIANCE = (
             Column("effective_from", DATE, required=True, ge=EARLIEST_DATE),
             Column("effective_to", DATE),
         ),
-        rules=(
-            RowRule(
-                "effective_to",
-                "be on or after effective_from",
-                _ends_before_start("effective_from", "effective_to"),
-            ),
-        ),
+        rules=(_ends_before_start("effective_from", "effective_to"),),
     ),
 )
 
@@ -510,9 +565,7 @@ PLATFORM = (
             _moment("ended_at"),
             Column("pages_viewed", INTEGER, required=True, ge=0),
         ),
-        rules=(
-            RowRule("ended_at", "be on or after started_at", _ends_before_start("started_at", "ended_at")),
-        ),
+        rules=(_ends_before_start("started_at", "ended_at"),),
     ),
 )
 
