@@ -51,11 +51,6 @@ def note_access(
     request.state.access = Access(dataset, action, rows, parameters or {})
 
 
-def add_rows(request: Request, rows: int) -> None:
-    """Add rows sent so far to a streaming request's access (SSE, long exports)."""
-    request.state.access.rows += rows
-
-
 class MeterWriter:
     """Writes request and audit rows in the background, in batches."""
 

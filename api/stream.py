@@ -112,8 +112,8 @@ class TradeEvent:
     data: str
     """The `Trade` record as JSON (api.models.Trade's fields, in its order and formats)."""
     cursor: str
-    sse: str
-    """The whole Server-Sent Event: `id:` the cursor, `event: trade`, `data:` the trade."""
+    sse: bytes
+    """The whole Server-Sent Event, as sent: `id:` the cursor, `event: trade`, `data:` the trade."""
 
     def websocket_message(self) -> str:
         return f'{{"type":"trade","cursor":"{self.cursor}","trade":{self.data}}}'
@@ -150,7 +150,7 @@ def _event(row: tuple[Any, ...]) -> TradeEvent:
     }
     data = to_json(trade).decode()
     cursor = cursor_of(seq)
-    return TradeEvent(seq, symbol, data, cursor, f"id: {cursor}\nevent: trade\ndata: {data}\n\n")
+    return TradeEvent(seq, symbol, data, cursor, f"id: {cursor}\nevent: trade\ndata: {data}\n\n".encode())
 
 
 def page_body(events: Sequence[TradeEvent], next_cursor: str) -> bytes:

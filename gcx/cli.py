@@ -171,10 +171,18 @@ def serve(
     port: Annotated[int, typer.Option(help="Port of the API.")] = 8000,
 ) -> None:
     """Serve the market data API (docs at /docs) until interrupted."""
+    import gc
+
     import uvicorn
 
+    from api.main import create_app
+
     database.ensure_databases()
-    uvicorn.run("api.main:create_app", factory=True, host=host, port=port, log_level="info")
+    app = create_app()
+    # What is loaded by now lives as long as the process. Out of the garbage collector's sight, a full
+    # collection takes 0.2 ms instead of 70 ms: a pause that every stream subscriber would feel.
+    gc.freeze()
+    uvicorn.run(app, host=host, port=port, log_level="info")
 
 
 @contextmanager

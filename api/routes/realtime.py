@@ -27,7 +27,7 @@ from api.deps import ConnDep, NowDep, PrincipalDep, admit
 from api.entitlements import TIERS
 from api.errors import AUTHENTICATED_RESPONSES, ApiError, ErrorBody, ErrorDetail
 from api.keys import KeyRejected, Principal, authenticate
-from api.metering import Access, add_rows, note_access
+from api.metering import Access, note_access
 from api.models import Page, Trade
 from api.params import SymbolsQuery, allowed_page_size, decode_cursor
 from api.routes.reference import known_symbols
@@ -291,15 +291,17 @@ async def stream_trades(
         action="stream",
     )
 
-    async def body() -> AsyncIterator[str]:
+    access = request.state.access  # its row count grows with every trade sent
+
+    async def body() -> AsyncIterator[str | bytes]:
         try:
             yield f"retry: 1000\n: stream of {', '.join(symbol_list or ['every symbol'])}\n\n"
             async for batch in feed.batches():
                 if not batch:
                     yield f": heartbeat {datetime.now(UTC).isoformat()}\n\n"
                     continue
-                add_rows(request, len(batch))
-                yield "".join(event.sse for event in batch)
+                access.rows += len(batch)
+                yield b"".join(event.sse for event in batch)
             yield sse_message("resume", feed.resume_notice())
         finally:
             feed.close()

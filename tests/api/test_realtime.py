@@ -63,7 +63,7 @@ def test_hot_trades_are_encoded_exactly_as_the_trade_record():
         )  # fmt: skip
         event = _event(row)
         assert event.data == expected.model_dump_json()
-        assert event.sse == f"id: {cursor_of(7)}\nevent: trade\ndata: {event.data}\n\n"
+        assert event.sse == f"id: {cursor_of(7)}\nevent: trade\ndata: {event.data}\n\n".encode()
         assert json.loads(event.websocket_message()) == {
             "type": "trade", "cursor": cursor_of(7), "trade": expected.model_dump(mode="json")
         }  # fmt: skip
