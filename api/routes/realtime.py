@@ -215,11 +215,8 @@ class Feed:
             page = await run_in_threadpool(self._read, self.last_seq)
             self._replayed, self._replay_done = page.events, len(page.events) < REPLAY_PAGE
         self._replayed = []
-        queue = self.subscription.queue
         while not self.subscription.overflowed:
-            waiting = [await queue.get()]
-            while not queue.empty():
-                waiting.append(queue.get_nowait())
+            waiting = await self.subscription.take()
             # the replay sent some of these already
             batch = [event for event in waiting if event is not None and event.seq > self.last_seq]
             if batch:

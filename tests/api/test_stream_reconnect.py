@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 
-from api.stream import TradeStream
+from api.stream import Subscription, TradeStream
 from gcx import database
 from gcx.live_feed.hot import ensure_hot_schema
 from tests.api.conftest import run_async
@@ -25,8 +25,11 @@ def _store(conn: psycopg.Connection, seq: int) -> None:
     )
 
 
-async def _next_seqs(queue: asyncio.Queue, count: int, timeout: float) -> list[int]:
-    return [(await asyncio.wait_for(queue.get(), timeout)).seq for _ in range(count)]
+async def _next_seqs(subscriber: Subscription, count: int, timeout: float) -> list[int]:
+    seqs: list[int] = []
+    while len(seqs) < count:
+        seqs += [event.seq for event in await asyncio.wait_for(subscriber.take(), timeout) if event]
+    return seqs
 
 
 def test_trades_stored_while_the_fan_out_reconnects_reach_connected_subscribers(settings):
@@ -43,11 +46,11 @@ def test_trades_stored_while_the_fan_out_reconnects_reach_connected_subscribers(
                     await asyncio.sleep(0.05)
                 subscriber = stream.subscribe(None, timedelta(0))
                 _store(conn, FIRST_SEQ)
-                assert await _next_seqs(subscriber.queue, 1, 10) == [FIRST_SEQ]
+                assert await _next_seqs(subscriber, 1, 10) == [FIRST_SEQ]
                 conn.execute("select pg_terminate_backend(%s)", (stream._conn.info.backend_pid,))
                 _store(conn, FIRST_SEQ + 1)  # stored while the fan-out waits to reconnect
                 _store(conn, FIRST_SEQ + 2)
-                return await _next_seqs(subscriber.queue, 2, 15)
+                return await _next_seqs(subscriber, 2, 15)
             finally:
                 await stream.close()
 
