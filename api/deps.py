@@ -23,8 +23,11 @@ from api.errors import ApiError
 from api.keys import KeyRejected, Principal, authenticate
 from gcx.settings import Settings
 
+# Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` one in its threadpool, and
+# that hop costs more than what it does.
 
-def request_time() -> datetime:
+
+async def request_time() -> datetime:
     """The instant a request is answered at: what the tier's delay and history count from. A
     dependency, so tests can stand at a moment inside the data (the fixture's data ends yesterday)."""
     return datetime.now(UTC)
@@ -33,7 +36,7 @@ def request_time() -> datetime:
 NowDep = Annotated[datetime, Depends(request_time)]
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 

@@ -7,7 +7,8 @@ PostgreSQL in a temporary GCX_HOME; this process is only the clients.
 1. Tail: for each of `concurrencies` (e.g. "1,4,16"), that many clients, each request with one of
    many pro keys (so rate limits do not interfere), ask `GET /v1/trades/tail?limit=100` for
    `tail_seconds` while live trading goes on. Latency = request sent -> last byte received;
-   requests/s over the whole run. The clients run in this process, on the same 2 cores as the API.
+   requests/s over the whole run. The clients run in this process, on the same 2 cores as the API,
+   each a raw keep-alive HTTP/1.1 connection (httpx's own CPU per request would be measured too).
 2. Stream: `subscribers` concurrent `GET /v1/stream/trades` connections (minimal SSE clients, each
    an asyncio protocol, so the clients cost little CPU) while live mode trades at `trades_per_second` for
    `stream_seconds`. The clients run on uvloop, as the API does, so the instrument takes as little
@@ -17,7 +18,8 @@ PostgreSQL in a temporary GCX_HOME; this process is only the clients.
    receive every trade stored during the run: `missing deliveries` must be 0. The latency is split
    at `hot.trades.stored_at` (the consumer's transaction start, after validation): feed to stored
    (the consumer's wait, read and validation) and stored to client (commit, NOTIFY, the API's fan-out
-   and this process reading 1,000 sockets).
+   and this process reading 1,000 sockets); the fan-out of each trade is also shown on its own, from
+   the first subscriber that read it to the last.
 
 Targets (issue 4): tail p99 < 50 ms, feed-to-client p99 < 100 ms.
 
@@ -107,31 +109,46 @@ def _percentiles(values_ms: list[float]) -> tuple[float, float, float]:
     return float(np.percentile(array, 50)), float(np.percentile(array, 99)), float(array.max())
 
 
+async def _get(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, target: str, key: str) -> int:
+    """One keep-alive HTTP/1.1 GET; its status once the whole body is read. Raw, not httpx: httpx's
+    own CPU per request, on the API's two cores, would be part of what is measured."""
+    writer.write(f"GET {target} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {key}\r\n\r\n".encode())
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    await reader.readexactly(length)
+    return status
+
+
 async def _tail_load(
     url: str, api_keys: list[str], concurrency: int, seconds: float
 ) -> tuple[list[float], int]:
     latencies: list[float] = []
     errors = 0
     deadline = time.perf_counter() + seconds
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=10) as client:
+    host, port = url.removeprefix("http://").split(":")
 
-        async def worker(offset: int) -> None:
-            nonlocal errors
-            n = offset
+    async def worker(offset: int) -> None:
+        nonlocal errors
+        reader, writer = await asyncio.open_connection(host, int(port))
+        n = offset
+        try:
             while time.perf_counter() < deadline:
                 key = api_keys[n % len(api_keys)]
                 n += concurrency
                 started = time.perf_counter()
-                response = await client.get(
-                    "/v1/trades/tail", params={"limit": 100}, headers={"Authorization": f"Bearer {key}"}
-                )
-                if response.status_code != 200:
+                if await _get(reader, writer, "/v1/trades/tail?limit=100", key) != 200:
                     errors += 1
                     continue
                 latencies.append((time.perf_counter() - started) * 1000)
+        finally:
+            writer.close()
 
-        await asyncio.gather(*(worker(i) for i in range(concurrency)))
+    await asyncio.gather(*(worker(i) for i in range(concurrency)))
     return latencies, errors
 
 
@@ -314,6 +331,7 @@ def main(
             )
         stored = set(stored_at)
         latencies_ms, after_stored_ms = [], []
+        read_at: dict[str, list[float]] = {trade_id: [] for trade_id in stored}
         missing = 0
         for events in received:
             got = {trade_id.decode() for trade_id, _ in events}
@@ -323,7 +341,11 @@ def main(
                 if sent is not None:
                     latencies_ms.append((at - sent.timestamp()) * 1000)
                     after_stored_ms.append((at - stored_at[trade_id.decode()].timestamp()) * 1000)
+                    read_at[trade_id.decode()].append(at)
         to_stored_ms = [(stored_at[t] - published[t]).total_seconds() * 1000 for t in stored]
+        # the fan-out of one trade: how long after the first subscriber read it the last one did
+        spreads_ms = [(max(times) - min(times)) * 1000 for times in read_at.values() if times]
+        to_first_ms = [(min(read_at[t]) - stored_at[t].timestamp()) * 1000 for t in stored if read_at[t]]
         p50, p99, worst = _percentiles(latencies_ms)
         figures |= {
             "stream subscribers": subscribers,
@@ -340,6 +362,9 @@ def main(
             "feed-to-stored p99 ms": _percentiles(to_stored_ms)[1],
             "stored-to-client p50 ms": _percentiles(after_stored_ms)[0],
             "stored-to-client p99 ms": _percentiles(after_stored_ms)[1],
+            "stored-to-first-subscriber p50 ms": _percentiles(to_first_ms)[0],
+            "first-to-last-subscriber p50 ms": _percentiles(spreads_ms)[0],
+            "first-to-last-subscriber p99 ms": _percentiles(spreads_ms)[1],
         }
         print(figures)
         return figures

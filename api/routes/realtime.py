@@ -23,7 +23,7 @@ from fastapi import APIRouter, FastAPI, Header, Query, Request, WebSocket, WebSo
 from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import ConnDep, NowDep, PrincipalDep, admit
+from api.deps import NowDep, PrincipalDep, admit
 from api.entitlements import TIERS
 from api.errors import AUTHENTICATED_RESPONSES, ApiError, ErrorBody, ErrorDetail
 from api.keys import KeyRejected, Principal, authenticate
@@ -122,7 +122,6 @@ def _check_not_expired(page: HotPage, after: int | None) -> None:
 def trades_tail(
     request: Request,
     principal: PrincipalDep,
-    conn: ConnDep,
     now: NowDep,
     symbols: SymbolsQuery = None,
     after: AfterQuery = None,
@@ -140,16 +139,18 @@ def trades_tail(
     set: pass it as `after` to get what comes next (a page shorter than `limit` means you are
     caught up). The free tier sees trades executed before now - 15 min only."""
     page_size = allowed_page_size(principal, limit, DEFAULT_TAIL)
-    symbol_list = known_symbols(conn, symbols)
     position = parse_after(after)
-    page = read_page(
-        conn,
-        0 if position is None else position,
-        page_size,
-        symbol_list,
-        _visible_until(principal, now),
-        newest=position is None,
-    )
+    # the pool here, not ConnDep: a generator dependency costs two more threadpool hops per request
+    with request.app.state.pool.connection() as conn:
+        symbol_list = known_symbols(conn, symbols)
+        page = read_page(
+            conn,
+            0 if position is None else position,
+            page_size,
+            symbol_list,
+            _visible_until(principal, now),
+            newest=position is None,
+        )
     _check_not_expired(page, position)
     if position is not None and len(page.events) == page_size:
         next_seq = page.events[-1].seq
