@@ -2,7 +2,8 @@
 
     exchange.feed_messages (+ NOTIFY gcx_feed)      the feed (FeedSource: PostgreSQL today, Kafka later)
         | read after the checkpoint, in batches
-        | decode the JSON, validate with the ingestion's trade rules (datasets.py `exchange__trades`)
+        | decode the JSON, validate each message with the ingestion's trade rules (datasets.py
+        |   `exchange__trades`, applied value by value by validate.py's `validate_record`)
         v
     warehouse, ONE transaction per batch:
         hot.trades          valid trades; `seq` = the feed message's seq = the API's cursor
