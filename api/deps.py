@@ -18,6 +18,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import HTTPConnection
 
+from api import ratelimit
 from api.entitlements import COMPLIANCE_ROLES, COMPLIANCE_TIER, tier_at_least
 from api.errors import ApiError
 from api.keys import KeyRejected, Principal, authenticate
@@ -72,16 +73,16 @@ def authenticate_request(
             raise ApiError(
                 401, rejected.reason, rejected.message, headers={"WWW-Authenticate": "Bearer"}
             ) from None
-    admit(request, principal)
+        admit(request, principal, conn)
     return principal
 
 
-def admit(request: HTTPConnection, principal: Principal) -> None:
+def admit(request: HTTPConnection, principal: Principal, conn: psycopg.Connection) -> None:
     """Make `principal` the request's caller: metering sees its key, and the request counts against
     the key's rate limit (429 with Retry-After once it is spent). Every way of authenticating (Bearer
-    key, dashboard session, WebSocket) ends here."""
+    key, dashboard session, WebSocket) ends here, on the connection it authenticated with."""
     request.state.principal = principal
-    quota = request.app.state.rate_limiter.take(principal.key_id, principal.tier.requests_per_minute)
+    quota = ratelimit.take(conn, principal.key_id, principal.tier.requests_per_minute)
     request.state.quota = quota
     if quota.exceeded:
         raise ApiError(

@@ -1,18 +1,29 @@
 """Per-key rate limits: a fixed one-minute window per key, sized by the key's tier.
 
 Every authenticated response carries the IETF `RateLimit-*` headers (limit, what is left, seconds
-until the window resets); a refused request gets 429 with `Retry-After`. Counts are kept in the
-serving process: with several API processes behind a balancer, each enforces its own share.
+until the window resets); a refused request gets 429 with `Retry-After`. The windows are rows of
+`api.rate_windows`, counted by one statement on the connection that authenticated the request, so
+every API process (`gcx serve --workers N`, or several hosts) enforces one limit per key together.
 """
 
 from __future__ import annotations
 
 import math
-import threading
-import time
 from dataclasses import dataclass
 
-WINDOW_S = 60.0
+import psycopg
+
+WINDOW_S = 60
+
+_TAKE = """
+insert into api.rate_windows as w (key_id, started_at, used) values (%(key_id)s, statement_timestamp(), 1)
+on conflict (key_id) do update set
+    started_at = case when w.started_at <= statement_timestamp() - make_interval(secs => %(window_s)s)
+                      then statement_timestamp() else w.started_at end,
+    used = case when w.started_at <= statement_timestamp() - make_interval(secs => %(window_s)s)
+                then 1 else w.used + 1 end
+returning w.used, extract(epoch from w.started_at - statement_timestamp())::float8 + %(window_s)s
+"""
 
 
 @dataclass(frozen=True)
@@ -31,27 +42,14 @@ class Quota:
             "RateLimit-Limit": str(self.limit),
             "RateLimit-Remaining": str(max(self.remaining, 0)),
             "RateLimit-Reset": str(self.reset_s),
-            "RateLimit-Policy": f"{self.limit};w={int(WINDOW_S)}",
+            "RateLimit-Policy": f"{self.limit};w={WINDOW_S}",
         }
         if self.exceeded:
             headers["Retry-After"] = str(self.reset_s)
         return headers
 
 
-class RateLimiter:
-    def __init__(self, clock=time.monotonic):
-        self._clock = clock
-        self._windows: dict[str, tuple[float, int]] = {}
-        self._lock = threading.Lock()
-
-    def take(self, key_id: str, limit: int) -> Quota:
-        """Count one request for the key; the quota says whether it is within the limit."""
-        now = self._clock()
-        with self._lock:
-            started, used = self._windows.get(key_id, (now, 0))
-            if now - started >= WINDOW_S:
-                started, used = now, 0
-            used += 1
-            self._windows[key_id] = (started, used)
-        reset_s = max(1, math.ceil(started + WINDOW_S - now))
-        return Quota(limit=limit, remaining=limit - used, reset_s=reset_s)
+def take(conn: psycopg.Connection, key_id: str, limit: int) -> Quota:
+    """Count one request for the key; the quota says whether it is within the limit."""
+    used, left_s = conn.execute(_TAKE, {"key_id": key_id, "window_s": WINDOW_S}).fetchone()
+    return Quota(limit=limit, remaining=limit - used, reset_s=max(1, math.ceil(left_s)))

@@ -14,6 +14,14 @@ create table if not exists api.keys (
     revoked_at    timestamptz
 );
 
+-- Each key's current rate-limit window (api/ratelimit.py), one row per key, shared by every API
+-- process. Unlogged: after a crash the windows start afresh, which forgives at most a minute's use.
+create unlogged table if not exists api.rate_windows (
+    key_id     text primary key,
+    started_at timestamptz not null,
+    used       integer not null
+);
+
 -- One row per HTTP request (and per WebSocket session): what the platform marts meter.
 create table if not exists api.request_log (
     request_id   uuid primary key,

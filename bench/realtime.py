@@ -1,8 +1,8 @@
 """Realtime: `/v1/trades/tail` under concurrent load, and feed-to-client latency with many SSE subscribers.
 
 Everything real and in separate processes, as in production: live mode (`gcx simulate --live`), the
-feed consumer (`gcx feed`) and the API (`gcx serve`, one uvicorn process) on a throwaway embedded
-PostgreSQL in a temporary GCX_HOME; this process is only the clients.
+feed consumer (`gcx feed`) and the API (`gcx serve --workers 2`, as `make demo` runs it) on a
+throwaway embedded PostgreSQL in a temporary GCX_HOME; this process is only the clients.
 
 1. Tail: for each of `concurrencies` (e.g. "1,4,16"), that many clients, each request with one of
    many pro keys (so rate limits do not interfere), ask `GET /v1/trades/tail?limit=100` for
@@ -48,6 +48,7 @@ import uvloop
 
 from api import keys
 from gcx import database
+from gcx.services import API_WORKERS
 from gcx.settings import Settings
 from gcx.simulator import simulate
 
@@ -266,11 +267,15 @@ def main(
     stream_seconds: int = 20,
     concurrencies: str = "1,4,16",
     tail_seconds: int = 10,
+    workers: int = API_WORKERS,
 ) -> dict[str, object]:
     home = Path(tempfile.mkdtemp(prefix="gcx-bench-realtime-"))
     settings = Settings(home=home)
     processes: list[subprocess.Popen] = []
-    figures: dict[str, object] = {"load average (1 min) at start": os.getloadavg()[0]}
+    figures: dict[str, object] = {
+        "load average (1 min) at start": os.getloadavg()[0],
+        "API processes": workers,
+    }
     try:
         database.ensure_databases(settings)
         simulate(date.today() - timedelta(days=2), 1, seed=7, settings=settings)
@@ -281,7 +286,7 @@ def main(
         port = _free_port()
         url = f"http://127.0.0.1:{port}"
         processes.append(_gcx(home, "feed"))
-        processes.append(_gcx(home, "serve", "--port", str(port)))
+        processes.append(_gcx(home, "serve", "--port", str(port), "--workers", str(workers)))
         _wait_until_healthy(url)
 
         # 1. tail under load, while trading

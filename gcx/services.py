@@ -23,6 +23,8 @@ from gcx import database
 from gcx.settings import Settings
 
 STOP_GRACE_S = 15.0
+API_WORKERS = 2
+"""API processes: the realtime fan-out of each trade is shared between them (one per core here)."""
 DEMO_KEYS = (
     ("free", "quant"),
     ("member", "quant"),
@@ -79,7 +81,7 @@ def platform_services(
         Service("feed consumer", gcx_command("feed")),
         Service(
             "API",
-            gcx_command("serve", "--host", host, "--port", str(api_port)),
+            gcx_command("serve", "--host", host, "--port", str(api_port), "--workers", str(API_WORKERS)),
             url=f"http://{host}:{api_port}/docs  (dashboards: http://{host}:{api_port}/dashboards/)",
         ),
         Service("Dagster UI", ui_command, url=f"http://{host}:{ui_port}", env=ui_env, cwd=PROJECT_ROOT),

@@ -32,14 +32,14 @@ def authenticate_viewer(request: Request, credentials: HTTPAuthorizationCredenti
         )
     with request.app.state.pool.connection() as conn:
         principal = sessions.session_principal(conn, session_id)
-    if principal is None:
-        raise ApiError(
-            401,
-            "session_expired",
-            "the dashboard session has expired or its key was revoked: log in again at /dashboards/login",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    admit(request, principal)
+        if principal is None:
+            raise ApiError(
+                401,
+                "session_expired",
+                "the dashboard session has expired or its key was revoked: log in again at /dashboards/login",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        admit(request, principal, conn)
     return principal
 
 

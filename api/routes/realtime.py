@@ -410,19 +410,17 @@ async def _authenticate_ws(websocket: WebSocket) -> Principal | None:
 
     def check() -> Principal:
         with websocket.app.state.pool.connection() as conn:
-            return authenticate(conn, key)
+            principal = authenticate(conn, key)
+            admit(websocket, principal, conn)
+            return principal
 
     try:
-        principal = await run_in_threadpool(check)
+        return await run_in_threadpool(check)
     except KeyRejected as rejected:
         await websocket.send_json(_error(401, rejected.reason, rejected.message))
-        return None
-    try:
-        admit(websocket, principal)
     except ApiError as refused:
         await websocket.send_json(_error(refused.status, refused.reason, refused.message, refused.detail))
-        return None
-    return principal
+    return None
 
 
 @router.websocket("/ws")

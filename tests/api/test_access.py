@@ -6,9 +6,11 @@ import hashlib
 
 import psycopg
 import pytest
+from fastapi.testclient import TestClient
 
-from api import keys
+from api import keys, ratelimit
 from api.entitlements import TIERS
+from api.main import create_app
 from gcx import database
 from tests.api.conftest import bearer
 
@@ -77,6 +79,28 @@ def test_rate_limit_is_429_with_retry_after_and_ratelimit_headers(client, make_k
     assert refused.json()["error"]["reason"] == "rate_limited"
     assert 1 <= int(refused.headers["retry-after"]) <= 60
     assert refused.headers["ratelimit-remaining"] == "0"
+
+
+def test_the_rate_limit_is_one_count_per_key_across_api_processes(client, make_key, built_platform):
+    """Two apps on the same warehouse (as `gcx serve --workers 2` runs) count against one window."""
+    headers = bearer(make_key("free"))
+    limit = TIERS["free"].requests_per_minute
+    with TestClient(create_app(built_platform)) as other_process:
+        for n in range(limit):
+            answering = client if n % 2 else other_process
+            assert answering.get("/v1/me", headers=headers).status_code == 200
+        assert other_process.get("/v1/me", headers=headers).status_code == 429
+        assert client.get("/v1/me", headers=headers).status_code == 429
+
+
+def test_a_rate_limit_window_resets_after_a_minute(client, make_key, built_platform):
+    key = make_key("free")
+    limit = TIERS["free"].requests_per_minute
+    with database.connect("warehouse", settings=built_platform) as conn:
+        assert ratelimit.take(conn, key.split("_")[1], limit).remaining == limit - 1
+        conn.execute("update api.rate_windows set started_at = started_at - interval '61 seconds'")
+        renewed = ratelimit.take(conn, key.split("_")[1], limit)
+    assert renewed.remaining == limit - 1 and renewed.reset_s == ratelimit.WINDOW_S
 
 
 def test_every_request_is_metered_into_the_warehouse(client, api_app, make_key, built_platform):
