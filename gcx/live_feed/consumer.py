@@ -77,8 +77,8 @@ class FeedSource(Protocol):
 class PostgresFeed:
     """The exchange's feed_messages table with LISTEN gcx_feed; one autocommit connection."""
 
-    def __init__(self, settings: Settings):
-        self.conn = psycopg.connect(database.database_url("exchange", settings=settings), autocommit=True)
+    def __init__(self, exchange_url: str):
+        self.conn = psycopg.connect(exchange_url, autocommit=True)
         self.conn.execute(f"listen {FEED_CHANNEL}")
 
     def read(self, after: int, limit: int) -> list[FeedMessage]:
@@ -315,22 +315,20 @@ class FeedConsumer:
     ):
         """`settings` locate the warehouse; `exchange_settings` the exchange (feed and reference
         data) when it is another server (default: the same platform)."""
-        self.settings = settings
-        self.exchange_settings = exchange_settings or settings
         self.batch_size = batch_size
         self.consumer = consumer
         self.summary = ConsumerSummary()
+        # resolved once: a reconnect waits for the server to come back, it never starts one itself
+        # (an embedded server stopped on purpose stays stopped)
+        self.exchange_url = database.database_url("exchange", settings=exchange_settings or settings)
+        self.warehouse_url = database.database_url("warehouse", settings=settings)
         self._connect()
 
     def _connect(self) -> None:
         """The feed, the exchange (reference data) and the warehouse, holding the single-writer lock."""
-        self.feed: FeedSource = PostgresFeed(self.exchange_settings)
-        self.exchange = psycopg.connect(
-            database.database_url("exchange", settings=self.exchange_settings), autocommit=True
-        )
-        self.warehouse = psycopg.connect(
-            database.database_url("warehouse", settings=self.settings), autocommit=True
-        )
+        self.feed: FeedSource = PostgresFeed(self.exchange_url)
+        self.exchange = psycopg.connect(self.exchange_url, autocommit=True)
+        self.warehouse = psycopg.connect(self.warehouse_url, autocommit=True)
         ensure_raw_schema(self.warehouse)  # raw.quarantine
         ensure_hot_schema(self.warehouse)
         lock = self.warehouse.execute(
