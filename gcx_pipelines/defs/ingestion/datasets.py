@@ -162,6 +162,11 @@ def _unknown_subject_record(record: Mapping[str, Any], reference: Reference) -> 
     )
 
 
+KNOWN_SUBJECT = RowRule(
+    "subject_id", "be a known member or beneficial owner", _unknown_subject, _unknown_subject_record
+)
+
+
 def _not_after(start: str, end: str, must: str, *, strictly: bool = False) -> RowRule:
     """`end` must be on or after `start` (`strictly`: after); rows missing either pass."""
     before = operator.le if strictly else operator.lt
@@ -428,14 +433,7 @@ COMPLIANCE = (
             _moment("checked_at"),
             Column("expires_on", DATE),
         ),
-        rules=(
-            RowRule(
-                "subject_id",
-                "be a known member or beneficial owner",
-                _unknown_subject,
-                _unknown_subject_record,
-            ),
-        ),
+        rules=(KNOWN_SUBJECT,),
     ),
     Dataset(
         "compliance",
@@ -451,14 +449,7 @@ COMPLIANCE = (
             Column("result", TEXT, required=True, one_of=("clear", "potential_match", "confirmed_match")),
             Column("match_score", DOUBLE, required=True, ge=0, le=1),
         ),
-        rules=(
-            RowRule(
-                "subject_id",
-                "be a known member or beneficial owner",
-                _unknown_subject,
-                _unknown_subject_record,
-            ),
-        ),
+        rules=(KNOWN_SUBJECT,),
     ),
     Dataset(
         "compliance",
