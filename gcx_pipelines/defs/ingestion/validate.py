@@ -241,8 +241,7 @@ def validate(
             if limit is not None:
                 flag(present & ~holds(value, limit), column.name, f"be {symbol} {_shown(limit)}", value)
         if column.not_after_next_day and partition_day is not None:
-            end = pd.Timestamp(partition_day + timedelta(days=2), tz="UTC")
-            must = f"be no later than the end of the day after {partition_day}"
+            end, must = _end_of_next_day(partition_day)
             flag(present & (value >= end), column.name, must, value)
         if column.pattern:
             matches = value.astype(object).where(present, "").astype(str).str.fullmatch(column.pattern)
@@ -305,11 +304,9 @@ def validate_record(
             if limit is not None and not holds(value, limit):
                 problems.append(_reason(column.name, f"be {symbol} {_shown(limit)}", value))
         if column.not_after_next_day and partition_day is not None:
-            end = pd.Timestamp(partition_day + timedelta(days=2), tz="UTC")
+            end, must = _end_of_next_day(partition_day)
             if value >= end:
-                problems.append(
-                    _reason(column.name, f"be no later than the end of the day after {partition_day}", value)
-                )
+                problems.append(_reason(column.name, must, value))
         if column.pattern and not re.fullmatch(column.pattern, str(value)):
             problems.append(_reason(column.name, f"match {column.pattern}", value))
         if column.known and value not in reference.ids[column.known]:
@@ -318,6 +315,12 @@ def validate_record(
         if rule.breaks_record(values, reference):
             problems.append(_reason(rule.column, rule.must, values[rule.column]))
     return "; ".join(problems) or None
+
+
+def _end_of_next_day(partition_day: date) -> tuple[pd.Timestamp, str]:
+    """Where `Column.not_after_next_day` draws its line, and the rule as a reason says it."""
+    end = pd.Timestamp(partition_day + timedelta(days=2), tz="UTC")
+    return end, f"be no later than the end of the day after {partition_day}"
 
 
 def _reason(column: str, must: str, value: Any) -> str:
