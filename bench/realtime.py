@@ -10,11 +10,12 @@ throwaway embedded PostgreSQL in a temporary GCX_HOME; this process is only the 
    requests/s over the whole run. The clients run in this process, on the same 2 cores as the API,
    each a raw keep-alive HTTP/1.1 connection (httpx's own CPU per request would be measured too).
 2. Stream: `subscribers` concurrent `GET /v1/stream/trades` connections (minimal SSE clients, each
-   an asyncio protocol, so the clients cost little CPU) while live mode trades at `trades_per_second` for
-   `stream_seconds`. The clients run on uvloop, as the API does, so the instrument takes as little
-   of the 2 shared cores as it can. Feed-to-client latency of every delivered event = the wall clock when the
-   client read it - the feed message's `published_at` (set by the exchange inside the transaction
-   that commits it, so this slightly overstates the latency from commit). Every subscriber must
+   an asyncio protocol, so the clients cost little CPU) while live mode trades at
+   `trades_per_second` for `stream_seconds`. The clients run on uvloop, as the API does, so the
+   instrument takes as little of the 2 shared cores as it can. Feed-to-client latency of every
+   delivered event = the wall clock when the client read it - the feed message's `published_at`
+   (set by the exchange inside the transaction that commits it, so this slightly overstates the
+   latency from commit). Every subscriber must
    receive every trade stored during the run: `missing deliveries` must be 0. The latency is split
    at `hot.trades.stored_at` (the consumer's transaction start, after validation): feed to stored
    (the consumer's wait, read and validation) and stored to client (commit, NOTIFY, the API's fan-out
@@ -339,14 +340,14 @@ def main(
         read_at: dict[str, list[float]] = {trade_id: [] for trade_id in stored}
         missing = 0
         for events in received:
-            got = {trade_id.decode() for trade_id, _ in events}
-            missing += len(stored - got)
+            events = [(trade_id.decode(), at) for trade_id, at in events]
+            missing += len(stored - {trade_id for trade_id, _ in events})
             for trade_id, at in events:
-                sent = published.get(trade_id.decode())
+                sent = published.get(trade_id)
                 if sent is not None:
                     latencies_ms.append((at - sent.timestamp()) * 1000)
-                    after_stored_ms.append((at - stored_at[trade_id.decode()].timestamp()) * 1000)
-                    read_at[trade_id.decode()].append(at)
+                    after_stored_ms.append((at - stored_at[trade_id].timestamp()) * 1000)
+                    read_at[trade_id].append(at)
         to_stored_ms = [(stored_at[t] - published[t]).total_seconds() * 1000 for t in stored]
         # the fan-out of one trade: how long after the first subscriber read it the last one did
         spreads_ms = [(max(times) - min(times)) * 1000 for times in read_at.values() if times]

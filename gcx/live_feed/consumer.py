@@ -149,41 +149,52 @@ def _encodable(text: str) -> bool:
     return True
 
 
-def _decode(message: FeedMessage, symbols: dict[str, int]) -> tuple[dict[str, str | None], str | None]:
-    """The message as a row of the trades dataset (text values, parsed by validation), or the reason it
-    cannot be read as a trade at all (not JSON, not a trade, no known symbol)."""
+def _decode(
+    message: FeedMessage, symbols: dict[str, int]
+) -> tuple[dict[str, str | None], dict[str, Any], str | None]:
+    """The message as a row of the trades dataset (text values, parsed by validation) and as the JSON
+    object it holds, or the reason it cannot be read as a trade at all (not JSON, not a trade, no
+    known symbol)."""
     row: dict[str, str | None] = {column.name: None for column in TRADES.columns}
     row["updated_at"] = message.published_at.isoformat()
     try:
         body = json.loads(message.payload)
     except (ValueError, RecursionError) as error:  # RecursionError: nested deeper than Python's stack
-        return row, f"message: must be a JSON object (got broken JSON: {error})"
+        return row, {}, f"message: must be a JSON object (got broken JSON: {error})"
     if not isinstance(body, dict):
-        return row, f"message: must be a JSON object (got {type(body).__name__})"
+        return row, {}, f"message: must be a JSON object (got {type(body).__name__})"
     if body.get("type") != "trade":
-        return row, f"type: must be trade (got {body.get('type')!r})"
+        return row, body, f"type: must be trade (got {body.get('type')!r})"
     not_text = [
         name for name in TEXT_FIELDS if body.get(name) is not None and not isinstance(body[name], str)
     ]
     if not_text:
-        return row, "; ".join(f"{name}: must be a JSON string (got {body[name]!r})" for name in not_text)
+        return (
+            row,
+            body,
+            "; ".join(f"{name}: must be a JSON string (got {body[name]!r})" for name in not_text),
+        )
     unencodable = [name for name in TEXT_FIELDS if body.get(name) is not None and not _encodable(body[name])]
     if unencodable:  # a lone surrogate \u escape: no UTF-8 for it, so Arrow and PostgreSQL refuse it
-        return row, "; ".join(
-            f"{name}: must be valid UTF-8 (got a lone surrogate \\u escape)" for name in unencodable
+        return (
+            row,
+            body,
+            "; ".join(
+                f"{name}: must be valid UTF-8 (got a lone surrogate \\u escape)" for name in unencodable
+            ),
         )
     symbol = body.get("symbol")
     row["trade_id"] = body.get("trade_id")
     if not symbol or not symbol.strip():
-        return row, "symbol: must not be empty (got null)"
+        return row, body, "symbol: must not be empty (got null)"
     if symbol not in symbols:
-        return row, f"symbol: must be a listed instrument's symbol (got {symbol!r})"
+        return row, body, f"symbol: must be a listed instrument's symbol (got {symbol!r})"
     row["instrument_id"] = str(symbols[symbol])
     for name in ("executed_at", "price_ghs_per_t", "quantity_t", "aggressor_side"):
         row[name] = _text(body.get(name))
     row["buyer_member_id"] = body.get("buyer_member_id")
     row["seller_member_id"] = body.get("seller_member_id")
-    return row, None
+    return row, body, None
 
 
 def judge(
@@ -199,7 +210,7 @@ def judge(
     first_seq = dict(seen)
     stale = False
     for message in messages:
-        row, unreadable = _decode(message, reference.instrument_by_symbol)
+        row, body, unreadable = _decode(message, reference.instrument_by_symbol)
         # one message at a time: a pandas batch's fixed cost was most of a trade's way to subscribers
         reason = unreadable or validate_record(row, TRADES.columns, TRADES.rules, reference.rules)
         trade_id = row["trade_id"]
@@ -212,7 +223,7 @@ def judge(
             stale |= message.seq > reference.as_of_seq
             continue
         first_seq[trade_id] = message.seq
-        outcome.trades.append(_hot_row(message, json.loads(message.payload), int(row["instrument_id"])))
+        outcome.trades.append(_hot_row(message, body, int(row["instrument_id"])))
     return outcome, stale
 
 

@@ -94,12 +94,15 @@ def test_the_rate_limit_is_one_count_per_key_across_api_processes(client, make_k
 
 
 def test_a_rate_limit_window_resets_after_a_minute(client, make_key, built_platform):
-    key = make_key("free")
+    key_id = make_key("free").split("_")[1]
     limit = TIERS["free"].requests_per_minute
     with database.connect("warehouse", settings=built_platform) as conn:
-        assert ratelimit.take(conn, key.split("_")[1], limit).remaining == limit - 1
-        conn.execute("update api.rate_windows set started_at = started_at - interval '61 seconds'")
-        renewed = ratelimit.take(conn, key.split("_")[1], limit)
+        assert ratelimit.take(conn, key_id, limit).remaining == limit - 1
+        conn.execute(
+            "update api.rate_windows set started_at = started_at - interval '61 seconds' where key_id = %s",
+            (key_id,),
+        )
+        renewed = ratelimit.take(conn, key_id, limit)
     assert renewed.remaining == limit - 1 and renewed.reset_s == ratelimit.WINDOW_S
 
 

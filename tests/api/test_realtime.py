@@ -217,10 +217,8 @@ def test_a_slow_subscriber_is_dropped_and_told_where_to_resume():
     timeline.publish([TradeEvent(seq, "GEJWM1", "{}", cursor_of(seq), "") for seq in range(1, 6)])
     assert slow.overflowed and slow not in timeline.subscribers
     assert len(fast.waiting) == 5 and fast in timeline.subscribers and timeline.released == 5
-    assert [event.seq for event in run_async(slow.take())] == [
-        1,
-        2,
-    ]  # what it had stays; it resumes from its cursor
+    # what it had stays; it resumes from its cursor
+    assert [event.seq for event in run_async(slow.take())] == [1, 2]
 
 
 def ws_url(live_server) -> str:

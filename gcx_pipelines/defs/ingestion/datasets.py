@@ -167,7 +167,7 @@ KNOWN_SUBJECT = RowRule(
 )
 
 
-def _not_after(start: str, end: str, must: str, *, strictly: bool = False) -> RowRule:
+def _not_before(start: str, end: str, *, strictly: bool = False) -> RowRule:
     """`end` must be on or after `start` (`strictly`: after); rows missing either pass."""
     before = operator.le if strictly else operator.lt
 
@@ -177,11 +177,7 @@ def _not_after(start: str, end: str, must: str, *, strictly: bool = False) -> Ro
     def breaks_record(record: Mapping[str, Any], reference: Reference) -> bool:
         return record[end] is not None and record[start] is not None and before(record[end], record[start])
 
-    return RowRule(end, must, breaks, breaks_record)
-
-
-def _ends_before_start(start: str, end: str) -> RowRule:
-    return _not_after(start, end, f"be on or after {start}")
+    return RowRule(end, f"be {'after' if strictly else 'on or after'} {start}", breaks, breaks_record)
 
 
 SUBJECT_TYPES = ("member", "beneficial_owner")
@@ -233,7 +229,7 @@ EXCHANGE = (
             Column("delisted_on", DATE),
             _updated_at(),
         ),
-        rules=(_ends_before_start("listed_on", "delisted_on"),),
+        rules=(_not_before("listed_on", "delisted_on"),),
     ),
     Dataset(
         "exchange",
@@ -282,7 +278,7 @@ EXCHANGE = (
             Column("status", TEXT, required=True, one_of=("open", "frozen", "closed")),
             _updated_at(),
         ),
-        rules=(_ends_before_start("opened_at", "closed_at"),),
+        rules=(_not_before("opened_at", "closed_at"),),
     ),
     Dataset(
         "exchange",
@@ -411,7 +407,7 @@ EXCHANGE = (
             Column("session_open_at", TIMESTAMP),
             Column("session_close_at", TIMESTAMP),
         ),
-        rules=(_not_after("session_open_at", "session_close_at", "be after session_open_at", strictly=True),),
+        rules=(_not_before("session_open_at", "session_close_at", strictly=True),),
     ),
 )
 
@@ -484,7 +480,7 @@ COMPLIANCE = (
             Column("effective_from", DATE, required=True, ge=EARLIEST_DATE),
             Column("effective_to", DATE),
         ),
-        rules=(_ends_before_start("effective_from", "effective_to"),),
+        rules=(_not_before("effective_from", "effective_to"),),
     ),
 )
 
@@ -556,7 +552,7 @@ PLATFORM = (
             _moment("ended_at"),
             Column("pages_viewed", INTEGER, required=True, ge=0),
         ),
-        rules=(_ends_before_start("started_at", "ended_at"),),
+        rules=(_not_before("started_at", "ended_at"),),
     ),
 )
 
