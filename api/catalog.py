@@ -34,6 +34,7 @@ import psycopg
 from psycopg import sql
 
 from api.entitlements import COMPLIANCE_ROLES, COMPLIANCE_TIER, ROLES, TIERS
+from gcx import clock
 from gcx.governance import roles
 from gcx.settings import Settings
 
@@ -637,7 +638,7 @@ def visible_facts(
     """Row count and last instant as the tier may see them: on a delayed tier, rows newer than its
     horizon are not counted (the free tier never learns of anything newer than now - 15 min)."""
     tier = TIERS[tier_name]
-    visible_until = tier.visible_until(now or datetime.now(UTC))
+    visible_until = tier.visible_until(now or clock.now())
     recent = dataset.last_at is not None and dataset.last_at + timedelta(days=1) >= visible_until
     if not tier.delay or not recent or dataset.visibility_condition is None:
         return dataset.row_count, dataset.last_at
@@ -655,7 +656,7 @@ def sample_rows(
 ) -> list[dict[str, Any]]:
     """The newest `SAMPLE_ROWS` rows the tier may see (its delay and history), clear PII masked."""
     tier = TIERS[tier_name]
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     conditions: list[sql.Composable] = []
     params: dict[str, Any] = {"visible_until": tier.visible_until(now), "oldest": tier.history_starts(now)}
     if dataset.time_column:

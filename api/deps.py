@@ -10,7 +10,7 @@ against the key's rate limit; `require_roles(...)` and `require_bulk_export` nar
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 import psycopg
@@ -22,6 +22,7 @@ from api import ratelimit
 from api.entitlements import COMPLIANCE_ROLES, COMPLIANCE_TIER, tier_at_least
 from api.errors import ApiError
 from api.keys import KeyRejected, Principal, authenticate
+from gcx import clock
 from gcx.settings import Settings
 
 # Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` one in its threadpool, and
@@ -31,7 +32,7 @@ from gcx.settings import Settings
 async def request_time() -> datetime:
     """The instant a request is answered at: what the tier's delay and history count from. A
     dependency, so tests can stand at a moment inside the data (the fixture's data ends yesterday)."""
-    return datetime.now(UTC)
+    return clock.now()
 
 
 NowDep = Annotated[datetime, Depends(request_time)]

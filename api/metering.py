@@ -16,13 +16,14 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gcx import clock
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ class MeterWriter:
     ) -> None:
         self._audits.put(
             (
-                datetime.now(UTC),
+                clock.now(),
                 request_id,
                 key_id,
                 role,
@@ -148,7 +149,7 @@ class MeteringMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        requested_at = datetime.now(UTC)
+        requested_at = clock.now()
         request_id = uuid.uuid4()
         state = scope.setdefault("state", {})
         state["request_id"] = request_id

@@ -16,6 +16,7 @@ from fastapi import Query
 
 from api.errors import ApiError
 from api.keys import Principal
+from gcx import clock
 
 INTEGER = re.compile(r"-?\d+")
 NS_PER_US = 1_000
@@ -65,7 +66,7 @@ def tier_window(principal: Principal, start: str, end: str | None, now: datetime
 
     Without `end`, the window ends at what the tier may see: now, or 15 minutes ago on the free tier.
     """
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     tier = principal.tier
     visible_until = tier.visible_until(now)
     start_at = parse_timestamp(start, "start")

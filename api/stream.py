@@ -35,6 +35,7 @@ from psycopg import sql
 from pydantic_core import to_json
 
 from api.params import encode_cursor
+from gcx import clock
 from gcx.live_feed.hot import CONSUMER_NAME, HOT_CHANNEL
 
 log = logging.getLogger(__name__)
@@ -253,7 +254,7 @@ class Timeline:
         self.subscribers: set[Subscription] = set()
 
     def visible_until(self) -> datetime | None:
-        return datetime.now(UTC) - self.delay if self.delay else None
+        return clock.now() - self.delay if self.delay else None
 
     def publish(self, events: list[TradeEvent]) -> None:
         for event in events:

@@ -11,8 +11,9 @@ import os
 import platform
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
+
+from gcx import clock
 
 BENCHMARKS = [
     "simulator_throughput",
@@ -42,7 +43,7 @@ def machine() -> str:
 
 
 def record(name: str, figures: dict[str, object], seconds: float) -> None:
-    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    when = clock.now().strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         f"\n## {name} ({when})\n",
         f"Machine: {machine()}. Wall time {seconds:.1f} s.\n",

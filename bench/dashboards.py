@@ -21,15 +21,15 @@ import shutil
 import statistics
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from api import keys
 from api.dashboards.pages import DASHBOARDS
 from bench.local_api import api_in_thread
-from gcx import database
+from gcx import clock, database
 from gcx.settings import Settings
 from gcx.simulator import simulate
+from gcx.simulator.trading_calendar import sessions_before
 
 SEED = 7
 BAD_RATE = 0.01
@@ -81,9 +81,8 @@ def main(days: int = 90, repeats: int = 5, home: str | None = None) -> dict[str,
         if scratch:
             figures["simulated days"] = days
             started = time.perf_counter()
-            simulate(
-                datetime.now(UTC).date() - timedelta(days=days), days, SEED, 1.0, BAD_RATE, settings=settings
-            )
+            first, last = sessions_before(clock.today(), days)  # as `gcx simulate --days` counts
+            simulate(first, (last - first).days + 1, SEED, 1.0, BAD_RATE, settings=settings)
             if not materialize(settings):
                 raise RuntimeError("materialize failed: no dashboards to measure")
             figures["demo build s"] = round(time.perf_counter() - started, 1)

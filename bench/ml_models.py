@@ -36,13 +36,13 @@ import os
 import shutil
 import tempfile
 import time
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from gcx import database
+from gcx import clock, database
 from gcx.settings import Settings
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ def build_world(seed: int, days: int, scale: int) -> Settings:
     simulate(START, days, seed=seed, scale=scale, settings=settings)
     if not materialize(settings):
         raise RuntimeError("gcx materialize failed on the evaluation world")
-    _built_marker(settings).write_text(f"built {datetime.now(UTC).isoformat()}\n")
+    _built_marker(settings).write_text(f"built {clock.now().isoformat()}\n")
     return settings
 
 

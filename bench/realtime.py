@@ -39,7 +39,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -48,10 +47,11 @@ import psycopg
 import uvloop
 
 from api import keys
-from gcx import database
+from gcx import clock, database
 from gcx.services import API_WORKERS
 from gcx.settings import Settings
 from gcx.simulator import simulate
+from gcx.simulator.trading_calendar import sessions_before
 
 TAIL_KEYS = 200
 
@@ -279,7 +279,8 @@ def main(
     }
     try:
         database.ensure_databases(settings)
-        simulate(date.today() - timedelta(days=2), 1, seed=7, settings=settings)
+        first, last = sessions_before(clock.today(), 1)  # the instruments and accounts live trading uses
+        simulate(first, (last - first).days + 1, seed=7, settings=settings)
         with database.connect("warehouse", settings=settings) as conn:
             keys.ensure_schema(conn)
             tail_keys = [keys.create_key(conn, f"bench {i}", "pro", "quant") for i in range(TAIL_KEYS)]
@@ -308,7 +309,7 @@ def main(
         print(figures)
 
         # 2. feed to client with many SSE subscribers
-        started_at = datetime.now(UTC)
+        started_at = clock.now()
 
         def run_live() -> subprocess.Popen:
             return _gcx(

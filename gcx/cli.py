@@ -2,14 +2,14 @@
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import psycopg
 import typer
 
-from gcx import database
+from gcx import clock, database
 
 app = typer.Typer(no_args_is_help=True, help="GCX data platform.")
 db_app = typer.Typer(no_args_is_help=True, help="The platform's PostgreSQL server.")
@@ -88,12 +88,18 @@ def import_trades(
 
 @app.command("simulate")
 def simulate(
-    days: Annotated[int, typer.Option(help="Calendar days to simulate.", min=1)] = 90,
+    days: Annotated[
+        int,
+        typer.Option(
+            help="Trading days (sessions) to simulate; weekends and holidays in between come with them.",
+            min=1,
+        ),
+    ] = 90,
     start: Annotated[
         datetime | None,
         typer.Option(
             formats=["%Y-%m-%d"],
-            show_default="DAYS days before today, so the history ends yesterday and --live continues it",
+            show_default="the DAYS-th trading day before today, so the history ends yesterday and --live continues it",
             help="First simulated day (2023-2028).",
         ),
     ] = None,
@@ -117,6 +123,7 @@ def simulate(
     Live mode appends orders, trades, settlements and feed messages (NOTIFY gcx_feed) and never truncates; Ctrl-C stops it.
     """
     from gcx import simulator
+    from gcx.simulator.trading_calendar import sessions_before, sessions_from
 
     if live:
         typer.echo("Live trading (appending to the exchange database, publishing on gcx_feed); Ctrl-C stops.")
@@ -126,9 +133,20 @@ def simulate(
             f"{summary.messages} feed messages ({summary.bad_messages} malformed)"
         )
         return
-    typer.echo("Replacing the simulated world: truncating exchange tables, clearing landing/ and truth/ ...")
-    first_day = start.date() if start else datetime.now(UTC).date() - timedelta(days=days)
-    summary = simulator.simulate(first_day, days, 7 if seed is None else seed, scale, bad_rate)
+    if start:
+        first, last = sessions_from(start.date(), days)
+    else:
+        first, last = sessions_before(clock.today(), days)
+    typer.echo(
+        f"{days} trading days: {first} .. {last} ({(last - first).days + 1} calendar days). "
+        "Replacing the simulated world: truncating exchange tables, clearing landing/ and truth/ ..."
+    )
+    try:
+        summary = simulator.simulate(
+            first, (last - first).days + 1, 7 if seed is None else seed, scale, bad_rate
+        )
+    except ValueError as refused:
+        raise typer.BadParameter(str(refused)) from None
     typer.echo("\n".join(summary.lines()))
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from math import gcd
@@ -33,7 +33,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from gcx import database, exchange_source
+from gcx import clock, database, exchange_source
 from gcx.settings import Settings
 
 REQUIRED_COLUMNS = ("trade_id", "symbol", "executed_at", "price", "quantity")
@@ -185,7 +185,7 @@ def _validate(frame: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, int]:
     )
 
     executed_at, truncated = _parse_instants(frame.executed_at)
-    latest = pd.Timestamp(datetime.now(UTC) + timedelta(days=1))
+    latest = pd.Timestamp(clock.now() + timedelta(days=1))
     flag(executed_at.isna(), "executed_at", "is not ISO-8601 with a UTC offset nor integer nanoseconds")
     flag(
         executed_at.notna() & ((executed_at < EARLIEST_TRADE) | (executed_at > latest)),
@@ -314,7 +314,7 @@ def _load(conn, trades: pd.DataFrame, venue: str, path: Path, truncated: int) ->
         "aggressor_side",
         "updated_at",
     ]
-    now = datetime.now(UTC)
+    now = clock.now()
     buffer = io.StringIO()
     for number, row in enumerate(trades.itertuples(index=False), start=1):
         values = (

@@ -9,11 +9,12 @@ For online use (the API): `load_champion(name, settings)` loads the champion onc
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
 
+from gcx import clock
 from gcx.settings import Settings
 from ml.evaluate import predicted_patterns
 from ml.labels import NO_PATTERN, RISK_HORIZON_DAYS
@@ -76,7 +77,7 @@ def score_members(
             "model_name": loaded.name,
             "model_version": loaded.version,
             "top_factors": model.top_factors(features),
-            "scored_at": scored_at or datetime.now(UTC),
+            "scored_at": scored_at or clock.now(),
         }
     )
 
@@ -116,7 +117,7 @@ def detect_alerts(
     other (a wash trade's two members, a ring) make one alert, with the trades between them.
     """
     model: SurveillanceModel = loaded.model
-    scored_at = scored_at or datetime.now(UTC)
+    scored_at = scored_at or clock.now()
     if features.empty:
         return pd.DataFrame(columns=ALERT_COLUMNS)
     scores = model.score(features)

@@ -3,13 +3,13 @@
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from gcx import database
+from gcx import clock, database
 from gcx.settings import Settings, get_settings
 
 REFERENCE_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "reference"
@@ -40,6 +40,14 @@ def gcx_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         get_settings.cache_clear()
 
 
+@pytest.fixture
+def real_time(monkeypatch: pytest.MonkeyPatch) -> date:
+    """The real clock for one test, and its day: Dagster stamps its runs with the real clock, which
+    the platform's clock does not move, so a test of what Dagster recorded stands at real time."""
+    monkeypatch.delenv(clock.OFFSET_VARIABLE, raising=False)
+    return clock.today()
+
+
 @pytest.fixture(scope="session")
 def settings(gcx_home: Path) -> Settings:
     return get_settings()
@@ -67,14 +75,28 @@ def empty_exchange(settings: Settings) -> Settings:
     return settings
 
 
-BUILT_PLATFORM_DAYS = 4
-"""Days simulated for `built_platform`: the last four days before today, so 'recent' is realistic."""
+WORLD_START = date(2026, 11, 16)
+WORLD_DAYS = 4
+"""`built_platform`'s world: Monday 16 to Thursday 19 November 2026, four sessions, no holiday."""
+WORLD_NOW = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+"""Where every test stands: the Friday morning after the world, before that day's session opens, so
+the history ends yesterday and live trading continues it. The clock runs on from here (a session
+takes minutes, not the two hours to the open)."""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def platform_clock() -> Iterator[datetime]:
+    """The platform's clock (gcx.clock) at WORLD_NOW for the whole session, in this process and the
+    processes it starts, so no test depends on the day the suite runs."""
+    clock.set_now(WORLD_NOW)
+    yield WORLD_NOW
+    clock.reset()
 
 
 @pytest.fixture(scope="session")
 def built_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """The platform as `make demo` leaves it, built once per session on its own GCX_HOME and server:
-    4 simulated days with injected faults (seed 29, 3 % bad records) plus the real CME trades of
+    the 4 sessions of WORLD_START.. with injected faults (seed 29, 3 % bad records) plus the real CME trades of
     the reference data when present, through `gcx materialize` (every asset, every check).
 
     Tests that only read (API, ML, reports, dashboards, end to end) share it; a test that changes
@@ -85,10 +107,9 @@ def built_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setting
 
     settings = Settings(home=tmp_path_factory.mktemp("built_platform"))
     try:
-        today = datetime.now(UTC).date()
         simulate(
-            today - timedelta(days=BUILT_PLATFORM_DAYS),
-            BUILT_PLATFORM_DAYS,
+            WORLD_START,
+            WORLD_DAYS,
             seed=29,
             bad_rate=0.03,
             settings=settings,

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 import psycopg
 
@@ -11,6 +11,7 @@ from api.dashboards import figures
 from api.dashboards.figures import bars, column, layout, lines, rows
 from api.dashboards.filters import COMMODITIES, DayRange
 from api.dashboards.models import AppliedFilters, Dashboard, Option, Table, Tile
+from gcx import clock
 
 GRAINS = ("day", "week", "month", "quarter")
 
@@ -34,7 +35,7 @@ TILES = (
 def is_over(record: dict) -> bool:
     """Whether a period has ended by now. Not the mart's is_complete, which counts the as-of date
     (the day of the build) as a complete day even while it is still going on."""
-    return record["period_end"] <= datetime.now(UTC).date().isoformat()
+    return record["period_end"] <= clock.today().isoformat()
 
 
 def period_label(record: dict, grain: str) -> str:

@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from api.errors import ApiError
 from api.keys import Principal
 from api.params import parse_symbols
+from gcx import clock
 
 DEFAULT_DAYS = 30
 COMMODITIES: dict[str, str] = {
@@ -59,7 +60,7 @@ def _first_whole_day_after(instant: datetime) -> date:
 
 def visible_days(principal: Principal, now: datetime | None = None) -> DayRange:
     """The widest range of whole days the caller's tier may see."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     tier = principal.tier
     end = tier.visible_until(now).date() if tier.delay else now.date() + timedelta(days=1)
     oldest = tier.history_starts(now)

@@ -16,7 +16,7 @@ ops.pipeline_failures, api.request_log.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import psycopg
 
@@ -24,6 +24,7 @@ from api.dashboards import figures
 from api.dashboards.figures import bars, column, layout, rows
 from api.dashboards.filters import DayRange
 from api.dashboards.models import AppliedFilters, Dashboard, Table, Tile
+from gcx import clock
 from gcx.governance import roles
 from gcx.settings import Settings
 
@@ -129,7 +130,7 @@ def build(conn: psycopg.Connection, settings: Settings, days: DayRange) -> Dashb
     finished = [run for run in runs_in_range if run["status"] in ("SUCCESS", "FAILURE", "CANCELED")]
     succeeded = [run for run in finished if run["status"] == "SUCCESS"]
     last_success = max(column(succeeded, "ended_at"), default=None)
-    today = datetime.now(UTC).date()
+    today = clock.today()
     stale = [d for d in freshness if d["newest_day"] is None or (today - _day(d["newest_day"])).days > 1]
     tiles = [
         Tile(id="runs", label="Pipeline runs", value=len(runs_in_range)),
@@ -148,7 +149,7 @@ def build(conn: psycopg.Connection, settings: Settings, days: DayRange) -> Dashb
         Tile(
             id="hours_since_success",
             label="Hours since the last successful run",
-            value=round((datetime.now(UTC) - datetime.fromisoformat(last_success)).total_seconds() / 3600, 1)
+            value=round((clock.now() - datetime.fromisoformat(last_success)).total_seconds() / 3600, 1)
             if last_success
             else None,
             unit="h",

@@ -15,7 +15,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 import psycopg
@@ -42,7 +42,7 @@ from api.stream import (
     read_page,
     sse_message,
 )
-from gcx import database
+from gcx import clock, database
 from gcx.governance import roles
 from gcx.live_feed.hot import ensure_hot_schema
 
@@ -99,7 +99,7 @@ def parse_after(after: str | None) -> int | None:
 
 
 def _visible_until(principal: Principal, now: datetime | None = None) -> datetime | None:
-    return principal.tier.visible_until(now or datetime.now(UTC)) if principal.tier.delay else None
+    return principal.tier.visible_until(now or clock.now()) if principal.tier.delay else None
 
 
 def _check_not_expired(page: HotPage, after: int | None) -> None:
@@ -296,7 +296,7 @@ async def stream_trades(
             yield f"retry: 1000\n: stream of {', '.join(symbol_list or ['every symbol'])}\n\n"
             async for batch in feed.batches():
                 if not batch:
-                    yield f": heartbeat {datetime.now(UTC).isoformat()}\n\n"
+                    yield f": heartbeat {clock.now().isoformat()}\n\n"
                     continue
                 access.rows += len(batch)
                 yield b"".join(event.sse for event in batch)

@@ -18,6 +18,7 @@ from api.deps import ConnDep, PrincipalDep
 from api.errors import AUTHENTICATED_RESPONSES, NOT_FOUND_RESPONSE, ApiError
 from api.metering import note_access
 from api.params import NAME_LIST_PATTERN, parse_symbols
+from gcx import clock
 
 router = APIRouter(prefix="/v1", tags=["reference"])
 
@@ -122,7 +123,7 @@ def instruments(
 ) -> InstrumentList:
     """Instruments with their commodity, grade, warehouse, tick and lot size and listing dates, in
     symbol order. An instrument listed on another day than `as_of` is simply absent."""
-    as_of = as_of or datetime.now(UTC).date()
+    as_of = as_of or clock.today()
     query, params = INSTRUMENTS_SQL, {"as_of": as_of}
     symbol_list = parse_symbols(symbols)
     if symbol_list is not None:
@@ -170,7 +171,7 @@ def calendar(
 ) -> Calendar:
     """The exchange's calendar for [start, end): each day says whether it trades, its session
     open and close (UTC; Ghana time is UTC, no DST), and the holiday's name when it is one."""
-    start = start or datetime.now(UTC).date()
+    start = start or clock.today()
     if end is None:
         end = start + timedelta(days=min(CALENDAR_DEFAULT_DAYS, (date.max - start).days))
     if start >= end:

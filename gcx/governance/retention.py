@@ -33,7 +33,7 @@ import io
 import os
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -43,7 +43,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 from psycopg import sql
 
-from gcx import database
+from gcx import clock, database
 from gcx.postgres_arrow import arrow_type, copy_csv_options, set_copy_formats
 from gcx.settings import Settings
 
@@ -273,7 +273,7 @@ def apply_retention(
     policies: tuple[RetentionPolicy, ...] = POLICIES,
 ) -> list[ArchivedPartition]:
     """Archive every partition past its `archive` policy's retention; what was archived."""
-    today = today or datetime.now(UTC).date()
+    today = today or clock.today()
     archived: list[ArchivedPartition] = []
     with database.connect("warehouse", autocommit=True, settings=settings) as conn:
         ensure_schema(conn)

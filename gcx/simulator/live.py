@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import psycopg
 
-from gcx import database
+from gcx import clock, database
 from gcx.exchange_source import ensure_schema
 from gcx.settings import Settings, get_settings
 from gcx.simulator.episodes import format_trade_id
@@ -182,9 +182,7 @@ class _LiveExchange:
         self.last_payload: str | None = None
         self.session_day: date | None = None
         self.summary = LiveSummary()
-        self.calendar = TradingCalendar.covering(
-            datetime.now(UTC).date(), datetime.now(UTC).date() + timedelta(days=40)
-        )
+        self.calendar = TradingCalendar.covering(clock.today(), clock.today() + timedelta(days=40))
 
     def _order(
         self,
@@ -246,7 +244,7 @@ class _LiveExchange:
         quantity = int(b.lot_t[i] * min(int(rng.geometric(0.4)), 20))
         aggressor = "buy" if rng.random() < 0.5 else "sell"
         buyer, seller = self._two_accounts()
-        now = datetime.now(UTC)
+        now = clock.now()
         if now.date() != self.session_day:
             declare_demo_session(self.conn, now)
             self.session_day = now.date()
@@ -333,7 +331,7 @@ class _LiveExchange:
         due = [r for r in self.resting if everything or r[0] <= time.monotonic()]
         if not due:
             return
-        now = datetime.now(UTC)
+        now = clock.now()
         for _, order_id, limit in due:
             quantity = self.conn.execute(
                 "update orders set status = 'cancelled', updated_at = %s where order_id = %s returning quantity_t",
@@ -367,7 +365,7 @@ def run_live(
         with database.connect("exchange", settings=settings) as conn, _stop_on_signals(stop):
             ensure_schema(conn)
             conn.commit()
-            exchange = _LiveExchange(conn, _load_board(conn, datetime.now(UTC)), rng, bad_rate, log)
+            exchange = _LiveExchange(conn, _load_board(conn, clock.now()), rng, bad_rate, log)
             next_at = time.monotonic() + rng.exponential(1 / trades_per_second)
             while not stop.is_set():
                 if duration is not None and time.monotonic() - began >= duration:

@@ -185,6 +185,35 @@ class TradingCalendar:
         return out
 
 
+def sessions_from(start: date, count: int) -> tuple[date, date]:
+    """The shortest window of calendar days [start, last] that holds `count` trading days."""
+    return _sessions(start, count, step=1)
+
+
+def sessions_before(end_exclusive: date, count: int) -> tuple[date, date]:
+    """The window [first, end_exclusive - 1 day] whose first day is the `count`-th trading day
+    before `end_exclusive`: "the last `count` sessions", with the days after the last session
+    (a weekend, a holiday) kept so that the window runs up to `end_exclusive`."""
+    first, _ = _sessions(end_exclusive - timedelta(days=1), count, step=-1)
+    return first, end_exclusive - timedelta(days=1)
+
+
+def _sessions(origin: date, count: int, step: int) -> tuple[date, date]:
+    """From `origin`, walking `step` days at a time: the `count`-th trading day met, as the far end
+    of the window, and `origin` (ordered as (first, last))."""
+    if count < 1:
+        raise ValueError("a window needs at least 1 trading day")
+    reach = timedelta(days=2 * count + 30)  # weekends and a year's holidays, with room to spare
+    low, high = (origin, origin + reach) if step > 0 else (origin - reach, origin)
+    calendar = TradingCalendar.covering(low, high)
+    day, found = origin, 0
+    while True:
+        found += calendar.is_trading_day(day)
+        if found == count:
+            return (origin, day) if step > 0 else (day, origin)
+        day += timedelta(days=step)
+
+
 def calendar_table(calendar: TradingCalendar) -> pa.Table:
     """The ``trading_calendar`` rows."""
     rows = calendar.rows()

@@ -99,6 +99,18 @@ def _check_period(start: date, days: int) -> None:
         )
 
 
+def _no_session_message(calendar: TradingCalendar, first: date, last: date) -> str:
+    closed = [
+        f"{day:%a %d %b} ({calendar.holidays.get(day, 'weekend')})"
+        for day in calendar.days()
+        if first <= day <= last
+    ]
+    return (
+        f"{first} .. {last} holds no trading day, so nothing would trade: {', '.join(closed)}. "
+        f"The next session is {calendar.next_trading_day(last)}; choose a window that includes one."
+    )
+
+
 def _fresh_folders(settings: Settings) -> None:
     for folder in (settings.landing_dir, settings.truth_dir):
         shutil.rmtree(folder, ignore_errors=True)
@@ -126,6 +138,8 @@ def simulate(
     end = start + timedelta(days=days)  # exclusive
     end_us = day_number(end) * US_PER_DAY
     calendar = TradingCalendar.covering(start - CALENDAR_MARGIN, end - timedelta(days=1) + CALENDAR_MARGIN)
+    if not calendar.trading_days(start, end):
+        raise ValueError(_no_session_message(calendar, start, end - timedelta(days=1)))
 
     database.ensure_databases(settings)
     with database.connect("exchange", settings=settings) as conn:

@@ -13,7 +13,6 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
 
 import pytest
 import uvicorn
@@ -27,7 +26,7 @@ from gcx.live_feed.consumer import FeedConsumer
 from gcx.live_feed.hot import forget_feed
 from gcx.settings import Settings
 from gcx.simulator import run_live, simulate
-from tests.conftest import BUILT_PLATFORM_DAYS
+from tests.conftest import WORLD_START
 
 
 @pytest.fixture(scope="session")
@@ -141,8 +140,7 @@ class Feed:
 
 @pytest.fixture(scope="module")
 def feed(settings, built_platform):
-    start = datetime.now(UTC).date() - timedelta(days=BUILT_PLATFORM_DAYS)
-    simulate(start, 1, seed=29, settings=settings)
+    simulate(WORLD_START, 1, seed=29, settings=settings)
     live = Feed(settings, built_platform)
     live.trade(1.5, seed=21, bad_rate=0.2)
     yield live

@@ -47,7 +47,8 @@ def test_the_role_reads_the_runs_and_asset_facts_the_catalog_and_dashboard_show(
     assert len(checks) == 1 and checks[0][0] == checks[0][1] >= 10
 
 
-def test_the_health_dashboard_and_catalog_show_dagster_facts(client, auth):
+def test_the_health_dashboard_and_catalog_show_dagster_facts(client, auth, real_time):
+    """At real time: the dashboard's default window then reaches today, when Dagster stamped its runs."""
     health = client.get("/dashboards/api/health?start=1970-01-01", headers=auth("pro", "admin"))
     assert health.status_code == 200, health.text
     runs = next(tile for tile in health.json()["tiles"] if tile["id"] == "runs")

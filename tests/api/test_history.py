@@ -14,7 +14,7 @@ from api.entitlements import TIERS
 from api.models import TRADE_COLUMNS
 from api.params import encode_cursor
 from api.routes import history
-from gcx import database
+from gcx import clock, database
 
 TRADE_SQL = """
     select trade_id, symbol, executed_at, price_ghs_per_t::float8, quantity_t::float8, value_ghs::float8,
@@ -72,7 +72,7 @@ def as_trade_tuple(row: dict) -> tuple:
 
 @pytest.fixture(scope="module")
 def days(built_platform) -> list[date]:
-    """The GCX trading days of the built platform (the last few days before today)."""
+    """The GCX trading days of the built platform (its four sessions)."""
     found = [
         row[0]
         for row in query(
@@ -98,7 +98,7 @@ def stand_at(api_app):
 
 def test_trade_pages_walk_the_window_with_no_gap_or_repeat_and_equal_the_mart(client, auth, built_platform):
     start = datetime(2024, 7, 1, tzinfo=UTC)  # the CME trades too: every venue, in one order
-    end = datetime.now(UTC)
+    end = clock.now()
     expected = query(built_platform, TRADE_SQL.format(symbols=""), (start, end))
     limit = len(expected) // 6 + 1
     rows, pages = walk(
@@ -369,7 +369,7 @@ def test_free_history_reaches_back_30_days(client, auth):
 
 
 def test_a_limit_past_the_tier_is_refused_not_lowered(client, auth):
-    params = {"start": (datetime.now(UTC) - timedelta(days=5)).date().isoformat()}
+    params = {"start": (clock.now() - timedelta(days=5)).date().isoformat()}
     free = client.get(
         "/v1/trades", headers=auth("free"), params=params | {"limit": TIERS["free"].max_page_size + 1}
     )

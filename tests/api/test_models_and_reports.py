@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from api.params import decode_cursor
-from gcx import database
+from gcx import clock, database
 from gcx_pipelines.launch import materialize
 
 
@@ -38,8 +38,8 @@ def extra_alerts(scored):
         conn.cursor().executemany(
             "insert into compliance.surveillance_alerts (alert_id, alert_date, pattern, symbol, member_ids,"
             " trade_ids, order_ids, score, detector, model_name, model_version, reasons, explanation, scored_at)"
-            " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())",
-            rows,
+            " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            [(*row, clock.now()) for row in rows],
         )
     yield day
     with database.connect("warehouse", settings=scored) as conn:
@@ -144,9 +144,7 @@ def test_what_if_scoring_is_the_champions_own_prediction(client, auth, scored):
         json={"members": [{"member_id": "FAILING", "features": failing}]},
         headers=auth("pro", "compliance"),
     ).json()
-    frame = pd.DataFrame(
-        [{"member_id": "FAILING", "as_of_date": pd.Timestamp.now(tz="UTC").date(), **failing}]
-    )
+    frame = pd.DataFrame([{"member_id": "FAILING", "as_of_date": clock.today(), **failing}])
     expected = score_members(load_champion(MEMBER_RISK_MODEL, scored), frame)
     (scored_row,) = body["data"]
     assert scored_row["probability_settlement_fail"] == pytest.approx(

@@ -19,7 +19,7 @@ from api.deps import request_time
 from api.models import Page, Trade
 from api.params import decode_cursor
 from api.stream import Subscription, Timeline, TradeEvent, _event, cursor_of, page_body
-from gcx import database
+from gcx import clock, database
 from tests.api.conftest import bearer, run_async
 
 
@@ -89,7 +89,7 @@ def test_free_tier_sees_the_tail_15_minutes_late(client, api_app, auth, feed):
     assert now["data"] == [] and seq_of(now["next_cursor"]) == 0  # every trade is minutes old at most
     resumed = client.get("/v1/trades/tail", params={"after": cursor_of(0)}, headers=headers).json()
     assert resumed["data"] == [] and seq_of(resumed["next_cursor"]) == 0  # the cursor cannot leak them
-    api_app.dependency_overrides[request_time] = lambda: datetime.now(UTC) + timedelta(minutes=16)
+    api_app.dependency_overrides[request_time] = lambda: clock.now() + timedelta(minutes=16)
     try:
         later = client.get("/v1/trades/tail", params={"limit": 1000}, headers=headers).json()
     finally:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
-from gcx import database
+from gcx import clock, database
 
 
 def query(settings, sql: str, params=()) -> list[tuple]:
@@ -20,7 +20,7 @@ def test_instruments_as_of_today_are_the_listed_ones_with_their_reference_fields
     response = client.get("/v1/instruments", headers=auth("free"))
     assert response.status_code == 200, response.text
     body = response.json()
-    today = datetime.now(UTC).date()
+    today = clock.today()
     expected = query(
         built_platform,
         """select symbol from marts.dim_instruments
@@ -169,7 +169,7 @@ def test_calendar_refuses_bad_ranges(client, auth, params):
 
 def test_calendar_defaults_to_the_month_ahead(client, auth):
     body = client.get("/v1/calendar", headers=auth()).json()
-    today = datetime.now(UTC).date()
+    today = clock.today()
     assert body["start"] == today.isoformat() and body["end"] == (today + timedelta(days=31)).isoformat()
 
 

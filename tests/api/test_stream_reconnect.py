@@ -3,12 +3,12 @@ connected: trades stored before it reconnects still reach them, none skipped. (T
 restart under `gcx serve` is in tests/reliability/test_faults_database.py.)"""
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import psycopg
 
 from api.stream import Subscription, TradeStream
-from gcx import database
+from gcx import clock, database
 from gcx.live_feed.hot import ensure_hot_schema
 from tests.api.conftest import run_async
 
@@ -17,7 +17,7 @@ FIRST_SEQ = 9_000_000_000_000_000
 
 
 def _store(conn: psycopg.Connection, seq: int) -> None:
-    now = datetime.now(UTC)
+    now = clock.now()
     conn.execute(
         "insert into hot.trades (seq, trade_id, instrument_id, symbol, executed_at, price_ghs_per_t, quantity_t,"
         " value_ghs, published_at, executed_through) values (%s, %s, 1, 'GEJWM1', %s, 1000, 1, 1000, %s, %s)",

@@ -6,12 +6,12 @@ reaches a schema other than raw and restricted."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 import pytest
 
+from gcx import clock
 from tests.dbt_project import raw_rows
 from tests.dbt_project.raw_rows import ts
 
@@ -208,7 +208,7 @@ def test_pii_columns_are_declared_only_in_restricted_models(dbt_manifest):
 # Last: it changes the raw rows the tests above read.
 def test_incremental_build_replaces_the_days_of_corrected_and_new_trades(built):
     warehouse, trades, _ = built
-    later = datetime.now(UTC)
+    later = clock.now()
     corrections = [
         # T0005 moves from 10:03:00 to 10:01:30 (its old minute may be left without a trade)
         {**next(t for t in raw_rows.TRADES if t["trade_id"] == "T0005"), "executed_at": ts("2024-07-01 10:01:30"), "updated_at": later},

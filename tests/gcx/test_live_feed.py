@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import psycopg
 import pytest
 
-from gcx import database
+from gcx import clock, database
 from gcx.live_feed.consumer import FeedConsumer, FeedMessage, judge, store_batch
 from gcx.live_feed.hot import HOT_CHANNEL, read_checkpoint
 from gcx.simulator import run_live, simulate
@@ -145,12 +145,13 @@ def test_live_trades_pass_whatever_the_hour(settings, live_world):
     with database.connect("exchange", settings=settings) as conn:
         opens, closes, trading = conn.execute(
             "select session_open_at, session_close_at, is_trading_day from trading_calendar where calendar_date = %s",
-            (datetime.now(UTC).date(),),
+            (clock.today(),),
         ).fetchone()
         first, last = conn.execute(
-            "select min(executed_at), max(executed_at) from trades where executed_at > now() - interval '1 hour'"
+            "select min(executed_at), max(executed_at) from trades where executed_at > %s",
+            (clock.now() - timedelta(hours=1),),
         ).fetchone()
     assert trading and opens <= first and last <= closes
     assert closes.astimezone(UTC) == datetime.combine(
-        datetime.now(UTC).date() + timedelta(days=1), datetime.min.time(), UTC
+        clock.today() + timedelta(days=1), datetime.min.time(), UTC
     ) - timedelta(microseconds=1)

@@ -5,13 +5,13 @@ sources and the simulator's ground truth, never against the pipeline's own bookk
 """
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pandas as pd
 import psycopg
 import pytest
 
-from gcx import database
+from gcx import clock, database
 from gcx.settings import Settings
 from gcx_pipelines.launch import materialize
 
@@ -137,6 +137,6 @@ def test_reingesting_a_day_changes_nothing(platform):
         " (select count(*) from raw.quarantine), (select sum(raw_rows + quarantined_rows) from raw.ingestion_log)"
     )
     before = query(platform, "warehouse", counts)
-    last_day = datetime.now(UTC).date() - timedelta(days=1)
+    last_day = clock.today() - timedelta(days=1)
     assert materialize(platform, start=last_day, end=last_day, job_name="ingestion_job")
     assert query(platform, "warehouse", counts) == before

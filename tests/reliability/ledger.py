@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import UTC, datetime
 
 LEDGER_ENV = "GCX_RELIABILITY_LEDGER"
 
@@ -19,7 +18,7 @@ def _append(entry: dict) -> None:
     path = os.environ.get(LEDGER_ENV)
     if path:
         with open(path, "a") as ledger:
-            ledger.write(json.dumps({"at": datetime.now(UTC).isoformat(), **entry}) + "\n")
+            ledger.write(json.dumps(entry) + "\n")
 
 
 def fault(name: str, survived: bool, rows_lost: int = 0, rows_duplicated: int = 0, detail: str = "") -> None:

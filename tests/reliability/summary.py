@@ -7,8 +7,9 @@ import argparse
 import json
 import platform
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
+
+from gcx import clock
 
 RESULTS = Path(__file__).resolve().parents[2] / "bench" / "RESULTS.md"
 
@@ -70,7 +71,9 @@ def main() -> int:
     text, ok = table(entries)
     print(text)
     if args.record:
-        header = f"\n## reliability, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, make reliability\n\n"
+        header = (
+            f"\n## reliability, {clock.now():%Y-%m-%d %H:%M} UTC, {platform.machine()}, make reliability\n\n"
+        )
         with RESULTS.open("a") as results:
             results.write(header + text + "\n")
     return 0 if ok else 1

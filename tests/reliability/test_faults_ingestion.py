@@ -5,7 +5,7 @@ FAILED, since no daemon watches an in-process run), the re-run succeeded."""
 
 import signal
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 
 import ledger
 from processes import Platform, materialized_days, recount, wait_until
@@ -35,7 +35,8 @@ def test_killed_ingestion_run_is_rerun_with_nothing_lost_or_doubled(tmp_path):
         assert platform.gcx_run("materialize", "--job", "ingestion_job", name="materialize-1") == 0
         before = {(c.table, c.day): c for c in recount(platform, days)}
 
-        started = datetime.now(UTC)
+        with platform.connect("warehouse") as conn:
+            started = conn.execute("select now()").fetchone()[0]  # the clock raw.ingestion_log.loaded_at uses
         run = platform.start("materialize", "--job", "ingestion_job", name="materialize-killed")
         wait_until(lambda: run.poll() is not None or _loading_raw(platform, started), 600, "a raw load", 0.02)
         assert run.poll() is None, "the run ended before a raw partition was loading"

@@ -2,12 +2,12 @@
 
 import json
 import threading
-from datetime import UTC, date, datetime
+from datetime import date
 
 import psycopg
 import pytest
 
-from gcx import database
+from gcx import clock, database
 from gcx.simulator import run_live, simulate
 
 MESSAGE_KEYS = {"type", "trade_id", "symbol", "executed_at", "price_ghs_per_t", "quantity_t", "aggressor_side",
@@ -54,7 +54,7 @@ def test_live_trades_are_written_and_published(settings, history):
             "select count(*) from trades t where not exists (select 1 from orders o where o.order_id = t.buy_order_id)"
         ).fetchone()[0]
     assert len(trades) == live.trades and settlements == 2 * live.trades and orphans == 0
-    assert all(abs((executed - datetime.now(UTC)).total_seconds()) < 60 for _, executed in trades)
+    assert all(abs((executed - clock.now()).total_seconds()) < 60 for _, executed in trades)
     assert len(messages) == live.messages and notified == [str(seq) for seq, _ in messages]
 
     bad = {

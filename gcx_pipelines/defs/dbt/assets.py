@@ -15,6 +15,7 @@ incremental OHLCV marts, which rebuild only the days whose trades changed.
 """
 
 import fcntl
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from dagster_dbt import (
 )
 
 from api import keys as api_keys
+from gcx import clock
 from gcx_pipelines.project import dbt_env, dbt_executable, dbt_project, environment
 from gcx_pipelines.resources import GcxResource
 
@@ -103,9 +105,13 @@ def dbt_resource() -> DbtCliResource:
     dagster_dbt_translator=translator,
 )
 def warehouse_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, gcx: GcxResource):
-    """`dbt build` of the selected models and snapshot: staging, intermediate and marts, each with its tests."""
+    """`dbt build` of the selected models and snapshot: staging, intermediate and marts, each with its tests.
+
+    Point-in-time rules (KYC expiry, spines that run to today) take "today" from the platform's
+    clock as the `as_of_date` var, never from the database's `current_date`."""
     with gcx.connect("warehouse") as conn:
         api_keys.ensure_schema(conn)  # api.request_log is a source: the API may never have run here
     env = {**dbt_env(gcx.settings()), **SUBSET_TESTS}
     with environment(env):  # DbtCliResource passes dbt the process environment
-        yield from dbt.cli(["build"], context=context).stream().fetch_row_counts()
+        as_of = json.dumps({"as_of_date": clock.today().isoformat()})
+        yield from dbt.cli(["build", "--vars", as_of], context=context).stream().fetch_row_counts()

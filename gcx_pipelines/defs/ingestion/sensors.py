@@ -17,6 +17,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from gcx import clock
 from gcx_pipelines.defs.ingestion.assets import bronze_key, raw_key, reconciliation_check_key
 from gcx_pipelines.defs.ingestion.datasets import DATASETS, Dataset
 from gcx_pipelines.defs.ingestion.load import ensure_raw_schema
@@ -81,7 +82,7 @@ def landing_folder_sensor(
     drops = find_drop_files(gcx.settings().landing_dir)
     loaded = _load_times_ns(gcx) if drops else {}
     for drop in drops:
-        if not daily_partitions.has_partition_key(drop.day.isoformat()):
+        if drop.day > clock.today() or not daily_partitions.has_partition_key(drop.day.isoformat()):
             waiting.append(drop.relative_path)  # not in the cursor: seen as new once its day exists
             continue
         cursor[drop.relative_path] = drop.version

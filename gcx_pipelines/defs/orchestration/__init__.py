@@ -11,10 +11,9 @@ All times are Africa/Accra (= UTC, no daylight saving), GCX's own clock.
   where the system-health views read it.
 """
 
-from datetime import UTC, datetime
-
 import dagster as dg
 
+from gcx import clock
 from gcx_pipelines.partitions import daily_partitions
 from gcx_pipelines.resources import GcxResource
 
@@ -110,7 +109,7 @@ def record_run_failure(context: dg.RunFailureSensorContext, gcx: GcxResource) ->
             (
                 run.run_id,
                 run.job_name,
-                datetime.now(UTC),
+                clock.now(),
                 run.tags.get("dagster/partition"),
                 failed_steps,
                 context.failure_event.message,

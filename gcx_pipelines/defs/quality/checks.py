@@ -19,11 +19,12 @@ with ingestion's `daily_partitions` instead.
 
 import warnings
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import date
 
 import dagster as dg
 import psycopg
 
+from gcx import clock
 from gcx_pipelines.defs.quality.reconciliation import loaded_trade_days, reconcile_trades
 from gcx_pipelines.defs.quality.results import record_check_result
 from gcx_pipelines.defs.quality.suites import SUITES, DatasetSuite
@@ -326,7 +327,7 @@ def build_trades_reconciliation_check(
                 description="no loaded trades partition to reconcile",
             )
         mismatched = [d for d in outcome if not d.passed]
-        today = datetime.now(UTC).date()
+        today = clock.today()
         closed_mismatch = [d for d in mismatched if d.day < today]
         text = "; ".join(
             f"{d.day}: source {d.source_trades} != mart {d.mart_trades} + quarantined {d.quarantined_trades}"

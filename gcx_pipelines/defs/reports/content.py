@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 
 import psycopg
 
+from gcx import clock
 from gcx.report_archive import Period
 from gcx_pipelines.defs.reports.sections import SECTIONS, Section, fetch_section, table_exists
 
@@ -133,7 +134,7 @@ def collect_report(conn: psycopg.Connection, period: Period, generated_at: datet
     sections = [fetch_section(conn, spec, period) for spec in SECTIONS]
     return Report(
         period=period,
-        generated_at=generated_at or datetime.now(UTC),
+        generated_at=generated_at or clock.now(),
         latest_trade_at=latest_trade_at,
         marts_as_of=marts_as_of,
         quality=quality,

@@ -3,14 +3,14 @@ endpoints, roles, tiers, bad filters, the static files and the security headers 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 
 from api import keys
 from api.dashboards import sessions
-from gcx import database
+from gcx import clock, database
 from tests.api.conftest import bearer
 
 DASHBOARDS = ("executive", "trading", "compliance", "users", "health")
@@ -119,7 +119,7 @@ def test_the_compliance_dashboard_is_for_compliance_and_admin_only(client, make_
 
 def test_the_free_tier_sees_no_day_that_is_not_15_minutes_old_and_30_days_at_most(client, make_key):
     free = bearer(make_key("free", "executive"))
-    now = datetime.now(UTC)
+    now = clock.now()
     default = client.get("/dashboards/api/trading", headers=free).json()["filters"]
     assert default["end"] == (now - timedelta(minutes=15)).date().isoformat()
     tomorrow = (now + timedelta(days=1)).date().isoformat()

@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from api.dashboards.compliance import ALERTS_NOT_AVAILABLE
-from gcx import database
+from gcx import clock, database
+from tests.conftest import WORLD_START
 
 READY = "#dashboard[data-state=ready]"
 
@@ -110,7 +111,7 @@ def test_executive_tiles_and_trend_equal_the_kpi_marts(open_dashboard, built_pla
            where period_grain = 'day' and period_start >= %s and period_start < %s order by period_start""",
         (start, end),
     )
-    today = datetime.now(UTC).date()
+    today = clock.today()
     over = [period for period in periods if period[0] < today]  # the tiles show the last day that is over
     latest, previous = over[-1], over[-2]
     tiles = dashboard.tiles()
@@ -149,7 +150,7 @@ def test_executive_tiles_and_trend_equal_the_kpi_marts(open_dashboard, built_pla
 
 
 def test_trading_figures_equal_the_market_marts_and_follow_the_filters(open_dashboard, built_platform):
-    today = datetime.now(UTC).date()
+    today = clock.today()
     week = f"start={today - timedelta(days=6)}&end={today + timedelta(days=1)}"  # a week: hourly candles
     dashboard = open_dashboard(f"/dashboards/trading?{week}")
     data = dashboard.check_rendered(
@@ -251,7 +252,7 @@ def test_compliance_shows_the_surveillance_alerts_once_the_model_has_written_the
     """With alerts in compliance.surveillance_alerts (made here when the model has not run; removed after)."""
     if warehouse(built_platform, "select to_regclass('compliance.surveillance_alerts')")[0][0] is not None:
         pytest.skip("the surveillance model's table exists: the test above compares it")
-    day = (datetime.now(UTC) - timedelta(days=2)).date()
+    day = (clock.now() - timedelta(days=2)).date()
     symbol = warehouse(
         built_platform, "select symbol from marts.dim_instruments where is_home_venue limit 1"
     )[0][0]
@@ -308,14 +309,15 @@ def test_user_analytics_equal_the_platform_marts(open_dashboard, built_platform)
 
 
 def test_system_health_shows_the_dagster_runs_checks_and_api_traffic(
-    open_dashboard, built_platform, live_server
+    open_dashboard, built_platform, live_server, real_time
 ):
+    """Over the world's days (its checks) up to today (Dagster's runs, stamped with the real clock)."""
     import httpx
 
     for _ in range(3):  # some API traffic of this server in the request log
         httpx.get(f"{live_server.url}/health")
     live_server.server.config.app.state.meter.flush()
-    dashboard = open_dashboard("/dashboards/health")
+    dashboard = open_dashboard(f"/dashboards/health?start={WORLD_START}&end={real_time + timedelta(days=1)}")
     data = dashboard.check_rendered(
         {"runs_per_day", "run_durations", "checks_per_day", "freshness", "api_latency", "api_errors"}
     )

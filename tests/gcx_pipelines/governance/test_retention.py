@@ -19,7 +19,7 @@ from psycopg import sql
 from api import keys
 from api.catalog import load_manifest, manifest_path
 from api.main import create_app
-from gcx import database
+from gcx import clock, database
 from gcx.governance import retention
 from gcx_pipelines.defs.governance import archived_partitions, retention_schedule
 from gcx_pipelines.resources import GcxResource
@@ -106,7 +106,7 @@ def test_archived_partitions_leave_the_warehouse_and_stay_in_the_export(built_pl
     before = {policy.relation: partition_counts(settings, policy) for policy in ARCHIVED}
     first_day = min(before[ONE_MINUTE_BARS.relation])
     simulated = sorted(
-        day for day in before[ONE_MINUTE_BARS.relation] if day > date.today() - timedelta(days=30)
+        day for day in before[ONE_MINUTE_BARS.relation] if day > clock.today() - timedelta(days=30)
     )
     # as of the day when the first simulated day's 1-minute bars pass their retention
     today = simulated[0] + timedelta(days=ONE_MINUTE_BARS.keep_days + 1)

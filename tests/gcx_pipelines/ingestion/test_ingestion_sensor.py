@@ -2,12 +2,12 @@
 
 import json
 import shutil
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import dagster as dg
 import pytest
 
-from gcx import database
+from gcx import clock, database
 from gcx_pipelines.defs.ingestion import landing_drops_job
 from gcx_pipelines.defs.ingestion.load import ensure_raw_schema
 from gcx_pipelines.defs.ingestion.sensors import landing_folder_sensor
@@ -77,7 +77,7 @@ def test_nothing_new_is_a_skip_and_a_changed_file_runs_again(home):
 
 
 def test_a_file_dated_beyond_the_last_partition_waits_for_its_day(home):
-    later = (datetime.now(UTC) + timedelta(days=5)).date()
+    later = (clock.now() + timedelta(days=5)).date()
     drop(home, f"platform/users/users_{later}.jsonl")
     result, cursor = tick(home, None)
     assert isinstance(result, dg.SkipReason)

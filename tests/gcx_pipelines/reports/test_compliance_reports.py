@@ -34,6 +34,7 @@ from gcx_pipelines.defs.reports.content import collect_report
 from gcx_pipelines.defs.reports.mail import NOT_CONFIGURED
 from gcx_pipelines.defs.reports.sections import SECTIONS, fetch_section
 from gcx_pipelines.resources import GcxResource
+from tests.conftest import WORLD_DAYS, WORLD_START
 
 SURVEILLANCE_NOT_AVAILABLE = "surveillance alerts not available: the scoring model has not run"
 
@@ -89,10 +90,11 @@ def busy_days(platform: Settings) -> list[date]:
         rows = conn.execute(
             """
             select compliance_date from compliance.fct_compliance_daily
-            where compliance_date >= current_date - 4 and compliance_date < current_date
+            where compliance_date >= %s and compliance_date < %s
             order by large_trade_count + position_breach_count + settlement_fail_count desc, compliance_date
             limit 2
-            """
+            """,
+            (WORLD_START, WORLD_START + timedelta(days=WORLD_DAYS)),
         ).fetchall()
     assert len(rows) == 2, "the built platform has no compliance days"
     return sorted(row[0] for row in rows)
