@@ -21,7 +21,7 @@ $(UV):
 
 install: .venv/.installed
 
-## demo: start PostgreSQL, simulate 90 days of GCX data, build the warehouse, train and score the
+## demo: start PostgreSQL, simulate 90 trading days of GCX data, build the warehouse, train and score the
 ## models, make the compliance reports, then serve the live feed, the API, the dashboards and the Dagster UI
 demo: install
 	$(RUN) gcx db start

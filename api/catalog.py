@@ -37,6 +37,7 @@ from api.entitlements import COMPLIANCE_ROLES, COMPLIANCE_TIER, ROLES, TIERS
 from gcx import clock
 from gcx.governance import roles
 from gcx.settings import Settings
+from ml.names import MEMBER_RISK_MODEL, SURVEILLANCE_MODEL
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +145,8 @@ class Dataset:
     days: list[DayQuality] = field(default_factory=list)
     dbt_tests_total: int = 0
     dbt_tests_passed: int = 0
+    model: dict[str, Any] | None = None
+    """For a table a model writes: its registered model, champion and the last training run's note."""
 
     @property
     def asset_key(self) -> tuple[str, str]:
@@ -535,6 +538,7 @@ class ModelOutput:
     description: str
     roles: frozenset[str]
     order_by: tuple[str, ...]
+    model_name: str
 
 
 MODEL_OUTPUTS = (
@@ -546,6 +550,7 @@ MODEL_OUTPUTS = (
         " detector and the reasons behind it. API: GET /v1/surveillance/alerts.",
         COMPLIANCE_ROLES,
         ("alert_id",),
+        SURVEILLANCE_MODEL,
     ),
     ModelOutput(
         "member_risk_scores",
@@ -556,6 +561,7 @@ MODEL_OUTPUTS = (
         " API: GET /v1/risk/members/{id}, POST /v1/risk/score.",
         COMPLIANCE_ROLES,
         ("member_id",),
+        MEMBER_RISK_MODEL,
     ),
 )
 
@@ -579,7 +585,21 @@ def model_output_dataset(
         order_by=list(output.order_by),
     )
     attach_warehouse_facts(dataset, columns, conn)
+    dataset.model = model_status(conn, output.model_name)
     return dataset
+
+
+def model_status(conn: psycopg.Connection, model_name: str) -> dict[str, Any]:
+    """The model's champion and the note of its last training run (ml.model_status, written by the
+    ML assets); no note before the first run."""
+    row = None
+    if conn.execute("select to_regclass('ml.model_status')").fetchone()[0] is not None:
+        row = conn.execute(
+            "select champion_version, note, decided_at from ml.model_status where model_name = %s",
+            (model_name,),
+        ).fetchone()
+    champion_version, note, decided_at = row or (None, None, None)
+    return {"name": model_name, "champion_version": champion_version, "note": note, "decided_at": decided_at}
 
 
 def live_trades_dataset(

@@ -45,6 +45,15 @@ class FeatureReference:
             scales[name] = float(scale)
         return cls(edges, shares, medians, scales)
 
+    @classmethod
+    def empty(cls, features: list[str]) -> FeatureReference:
+        """The reference of no training window (a model not trained yet): typical values unknown."""
+        return cls({}, {}, dict.fromkeys(features, 0.0), dict.fromkeys(features, 1.0))
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.edges
+
     def psi(self, frame: pd.DataFrame) -> dict[str, float]:
         """PSI per feature of `frame` against the training window."""
         out = {}

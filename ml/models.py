@@ -27,6 +27,10 @@ ANOMALY_QUANTILE = 0.995
 """A row no pattern explains is an anomaly alert when it is more unusual than this share of training rows."""
 RISK_BANDS = ((0.10, "low"), (0.30, "medium"), (1.01, "high"))
 """Probability below 0.10 is low, below 0.30 medium, else high."""
+INSUFFICIENT_HISTORY = "insufficient_history"
+"""The band of a member-risk score without a probability: no model has learned from known outcomes."""
+UNTRAINED_VERSION = "none"
+"""The version a score or alert names when no version of its model was ever promoted."""
 
 
 @dataclass
@@ -41,6 +45,11 @@ class SurveillanceModel:
     reference: FeatureReference
     importance: dict[str, float]
     params: dict = field(default_factory=dict)
+
+    @classmethod
+    def rules_only(cls, features: list[str]) -> SurveillanceModel:
+        """What scores before any version is trained: the rules alone, no learned or anomaly score."""
+        return cls(features, None, None, np.array([]), FeatureReference.empty(features), {}, {})
 
     @property
     def learned_patterns(self) -> list[str]:
@@ -97,6 +106,8 @@ class SurveillanceModel:
         feature, why = REASONS.get(pattern, (None, None))
         if feature is not None and row.get(f"rule_{pattern}", 0) > 0:
             out.append({"feature": feature, "value": _plain(row[feature]), "why": f"rule: {why}"})
+        if self.reference.is_empty:  # no training window to call a value unusual against
+            return out
         deviation = self.reference.deviation(row.to_frame().T, self.features).iloc[0].abs()
         weight = deviation * pd.Series(self.importance).reindex(self.features).fillna(0).clip(lower=1e-3)
         for name in weight.sort_values(ascending=False).index:
@@ -121,16 +132,25 @@ class MemberRiskModel:
     classifier: object | None
     """A fitted, calibrated binary classifier; None when training had no labelled outcome, and
     then every member gets `prior`."""
-    prior: float
+    prior: float | None
+    """None when training had no known outcome: every member then scores "insufficient history"."""
     reference: FeatureReference
     direction: dict[str, float]
     """+1 when a higher value of the feature means more risk in training, -1 when less."""
     importance: dict[str, float]
     params: dict = field(default_factory=dict)
 
+    @classmethod
+    def insufficient_history(cls, features: list[str]) -> MemberRiskModel:
+        """What scores before any version is trained: no probability, no factors."""
+        return cls(features, None, None, FeatureReference.empty(features), {}, {}, {})
+
     def probability(self, frame: pd.DataFrame) -> np.ndarray:
+        """Per row; NaN for every row when the model has no known outcome to go by."""
         if len(frame) == 0:
             return np.array([])
+        if self.prior is None:
+            return np.full(len(frame), np.nan)
         if self.classifier is None:
             return np.full(len(frame), self.prior)
         return self.classifier.predict_proba(frame[self.features].to_numpy(dtype=float))[:, 1]
@@ -138,6 +158,8 @@ class MemberRiskModel:
     def top_factors(self, frame: pd.DataFrame, top: int = 3) -> list[list[dict]]:
         """Per row, the features that raise the member's risk most: importance times how far the
         value is from the training median in the risky direction."""
+        if self.reference.is_empty:
+            return [[] for _ in range(len(frame))]
         deviation = self.reference.deviation(frame, self.features)
         signed = deviation * pd.Series(self.direction).reindex(self.features).fillna(0)
         weight = signed.clip(lower=0) * pd.Series(self.importance).reindex(self.features).fillna(0).clip(
@@ -170,6 +192,8 @@ class LoadedModel:
 
 
 def risk_band(probability: float) -> str:
+    if np.isnan(probability):
+        return INSUFFICIENT_HISTORY
     for upper, band in RISK_BANDS:
         if probability < upper:
             return band

@@ -17,16 +17,18 @@ import pandas as pd
 from gcx import clock
 from gcx.settings import Settings
 from ml.evaluate import predicted_patterns
+from ml.features import MEMBER_RISK_FEATURES, SURVEILLANCE_FEATURES
 from ml.labels import NO_PATTERN, RISK_HORIZON_DAYS
 from ml.models import (
     ALERT_THRESHOLD,
     ANOMALY_QUANTILE,
+    UNTRAINED_VERSION,
     LoadedModel,
     MemberRiskModel,
     SurveillanceModel,
     risk_band,
 )
-from ml.names import CHAMPION
+from ml.names import CHAMPION, SURVEILLANCE_MODEL
 
 _champions: dict[tuple[str, str], LoadedModel] = {}
 
@@ -57,6 +59,23 @@ def load_champion(name: str, settings: Settings, refresh: bool = False) -> Loade
 
 
 load_champion.cache_clear = _champions.clear  # type: ignore[attr-defined]
+
+
+def load_scorer(name: str, settings: Settings, refresh: bool = False) -> LoadedModel:
+    """The champion of `name`, or, while no version has been promoted, what scores without one:
+    surveillance by its rules alone, member risk as "insufficient history" (version "none")."""
+    try:
+        return load_champion(name, settings, refresh=refresh)
+    except LookupError:
+        return untrained(name)
+
+
+def untrained(name: str) -> LoadedModel:
+    if name == SURVEILLANCE_MODEL:
+        return LoadedModel(name, UNTRAINED_VERSION, SurveillanceModel.rules_only(list(SURVEILLANCE_FEATURES)))
+    return LoadedModel(
+        name, UNTRAINED_VERSION, MemberRiskModel.insufficient_history(list(MEMBER_RISK_FEATURES))
+    )
 
 
 def score_members(

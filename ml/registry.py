@@ -11,6 +11,7 @@ Registered models: `gcx_surveillance` and `gcx_member_risk`, each version holdin
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import mlflow
@@ -102,6 +103,12 @@ def version_by_alias(name: str, alias: str, settings: Settings) -> ModelVersion 
 
 def set_alias(name: str, alias: str, version: str, settings: Settings) -> None:
     use_platform_tracking(settings).set_registered_model_alias(name, alias, version)
+
+
+def remove_alias(name: str, alias: str, settings: Settings) -> None:
+    """Take `alias` off whichever version has it; nothing when none does (or the model is not registered)."""
+    with contextlib.suppress(MlflowException):
+        use_platform_tracking(settings).delete_registered_model_alias(name, alias)
 
 
 def load_version(name: str, version: str, settings: Settings) -> LoadedModel:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 
 import pandas as pd
 import psycopg
@@ -49,17 +49,55 @@ create table if not exists marts.member_risk_scores (
     member_id                   text not null,
     score_date                  date not null,
     horizon_days                integer not null,
-    probability_settlement_fail double precision not null check (probability_settlement_fail between 0 and 1),
-    risk_band                   text not null check (risk_band in ('low', 'medium', 'high')),
+    probability_settlement_fail double precision check (probability_settlement_fail between 0 and 1),
+    risk_band                   text not null,
     model_name                  text not null,
     model_version               text not null,
     top_factors                 jsonb not null,
     scored_at                   timestamptz not null,
     primary key (member_id, score_date)
 );
+do $$ begin  -- once, also on a table made before "insufficient history": a missing probability says why
+    if not exists (select from pg_constraint where conname = 'member_risk_scores_band_matches_probability') then
+        alter table marts.member_risk_scores alter column probability_settlement_fail drop not null;
+        alter table marts.member_risk_scores drop constraint if exists member_risk_scores_risk_band_check;
+        alter table marts.member_risk_scores add constraint member_risk_scores_band_matches_probability check (
+            risk_band in ('low', 'medium', 'high', 'insufficient_history')
+            and (probability_settlement_fail is null) = (risk_band = 'insufficient_history'));
+    end if;
+end $$;
 comment on table marts.member_risk_scores is
-    'Probability that, of a member''s obligations due in the horizon_days after score_date, one fails (unpaid 5 days after its deadline) or at least two are paid late; gcx_member_risk champion. Only members active at the end of score_date are scored.';
+    'Probability that, of a member''s obligations due in the horizon_days after score_date, one fails (unpaid 5 days after its deadline) or at least two are paid late; gcx_member_risk champion. Only members active at the end of score_date are scored. No probability (risk_band insufficient_history) while no model version has learned from known outcomes.';
 """
+
+
+MODEL_STATUS_DDL = """
+create schema if not exists ml;
+create table if not exists ml.model_status (
+    model_name       text primary key,
+    champion_version text,
+    note             text not null,
+    decided_at       timestamptz not null
+);
+comment on table ml.model_status is
+    'Per registered model: its champion after the last training run, and why that run did or did not change it.';
+"""
+
+
+def record_model_status(
+    conn: psycopg.Connection, name: str, champion_version: str | None, note: str, decided_at: datetime
+) -> None:
+    """What the last training run decided for model `name`, for the catalog and the run log alike."""
+    with conn.transaction():
+        conn.execute(MODEL_STATUS_DDL)
+        conn.execute(
+            """
+            insert into ml.model_status (model_name, champion_version, note, decided_at) values (%s, %s, %s, %s)
+            on conflict (model_name) do update set champion_version = excluded.champion_version,
+                note = excluded.note, decided_at = excluded.decided_at
+            """,
+            (name, champion_version, note, decided_at),
+        )
 
 
 def write_features(conn: psycopg.Connection, table: str, frame: pd.DataFrame) -> int:
@@ -156,7 +194,9 @@ def replace_member_scores(conn: psycopg.Connection, days: Iterable[date], scores
                         s.member_id,
                         s.score_date,
                         int(s.horizon_days),
-                        float(s.probability_settlement_fail),
+                        None
+                        if _missing(s.probability_settlement_fail)
+                        else float(s.probability_settlement_fail),
                         s.risk_band,
                         s.model_name,
                         s.model_version,

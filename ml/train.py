@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -23,7 +24,7 @@ from sklearn.preprocessing import StandardScaler
 
 from ml.drift import FeatureReference
 from ml.features import MEMBER_RISK_FEATURES, SURVEILLANCE_FEATURES
-from ml.labels import NO_PATTERN, PATTERNS
+from ml.labels import FAIL_AFTER_DAYS, NO_PATTERN, PATTERNS, RISK_HORIZON_DAYS
 from ml.models import MemberRiskModel, SurveillanceModel
 
 HELD_OUT_FRACTION = 0.3
@@ -32,6 +33,11 @@ VALIDATION_FRACTION = 0.25
 """Within the training days, the last quarter validates the hyperparameter search."""
 MIN_POSITIVES = 2
 """A pattern (or risk outcome) with fewer labelled rows in training is not learned."""
+MIN_TRAINING_DAYS = 2
+"""A new version needs days to train on and later days to be compared with the champion on."""
+MIN_KNOWN_OUTCOMES = 20
+"""Member risk learns from member-days whose outcome is known (the horizon and the grace days after
+it have passed); with fewer, a probability would be a guess."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,57 @@ class TimeSplit:
 
     def held_out(self, days: pd.Series) -> pd.Series:
         return days >= self.held_out_from
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """Whether the data supports training a new version, and why (for the run log and the catalog)."""
+
+    ready: bool
+    reason: str
+
+
+def plan_training(
+    days: pd.Series, labels: pd.Series, readiness: Callable[[pd.Series, pd.Series], Readiness]
+) -> tuple[TimeSplit | None, Readiness]:
+    """The held-out split of `days` and whether its training rows support a new version: the
+    model's own `readiness` judges the rows before the split."""
+    count = days.nunique()
+    if count < MIN_TRAINING_DAYS:
+        return None, Readiness(
+            False,
+            f"{count} day(s) of features < {MIN_TRAINING_DAYS} needed (days to train on and a later one"
+            " to compare with the champion on)",
+        )
+    split = TimeSplit.of(days)
+    training = split.train(days)
+    return split, readiness(days[training], labels[training])
+
+
+def surveillance_readiness(days: pd.Series, labels: pd.Series) -> Readiness:
+    """Always: the anomaly detector needs no label, the classifier learns each pattern with
+    MIN_POSITIVES labelled rows and the rules cover the rest. The reason says which it learns."""
+    counts = labels.value_counts()
+    learned = [p for p in PATTERNS if counts.get(p, 0) >= MIN_POSITIVES]
+    return Readiness(
+        True,
+        f"{days.nunique()} training days, {int(labels.isin(PATTERNS).sum())} labelled episode rows;"
+        f" learns {', '.join(learned) or 'no pattern (the rules score them)'}",
+    )
+
+
+def member_risk_readiness(days: pd.Series, labels: pd.Series) -> Readiness:
+    """From MIN_KNOWN_OUTCOMES training member-days whose outcome is known."""
+    known = int(labels.notna().sum())
+    if known < MIN_KNOWN_OUTCOMES:
+        return Readiness(
+            False,
+            f"{known} member-days with a known outcome < {MIN_KNOWN_OUTCOMES} needed (an outcome is"
+            f" known {RISK_HORIZON_DAYS + FAIL_AFTER_DAYS} days after its day)",
+        )
+    return Readiness(
+        True, f"{known} member-days with a known outcome, {int(labels.sum())} of them risk events"
+    )
 
 
 def _random_params(rng: np.random.Generator, grid: dict[str, list]) -> dict:
@@ -105,8 +162,12 @@ def fit_surveillance(
 ) -> SurveillanceModel:
     """Gradient boosting on the patterns with at least MIN_POSITIVES labelled rows (others stay
     with their rules), an isolation forest on every row, and the training window's reference.
-    `complete=False` (the search's trials) skips feature importance and the anomaly detector."""
-    features = list(SURVEILLANCE_FEATURES)
+    `complete=False` (the search's trials) skips feature importance and the anomaly detector.
+
+    Only features with a value in some training row are used: one missing everywhere (no ring
+    of three members traded in the window, say) tells the model nothing, and the estimators
+    cannot bin or fill it."""
+    features = observed_features(frame, SURVEILLANCE_FEATURES)
     x = frame[features].to_numpy(dtype=float)
     counts = labels.value_counts()
     learnable = [p for p in PATTERNS if counts.get(p, 0) >= MIN_POSITIVES]
@@ -125,6 +186,11 @@ def fit_surveillance(
     anomaly = IsolationForest(n_estimators=100, random_state=seed).fit(filled)
     training_scores = np.sort(-anomaly.score_samples(filled))
     return SurveillanceModel(features, classifier, anomaly, training_scores, reference, importance, params)
+
+
+def observed_features(frame: pd.DataFrame, features: tuple[str, ...] | list[str]) -> list[str]:
+    """The features with at least one value in `frame`, in their order."""
+    return [name for name in features if frame[name].notna().any()]
 
 
 def _importance(estimator, x: np.ndarray, y: np.ndarray, features: list[str], seed: int) -> dict[str, float]:
@@ -156,7 +222,11 @@ def surveillance_validation_score(model: SurveillanceModel, frame: pd.DataFrame,
 def train_surveillance(
     frame: pd.DataFrame, labels: pd.Series, budget_s: float = 60.0, seed: int = 0
 ) -> tuple[SurveillanceModel, list[dict]]:
-    """Search hyperparameters on a time split of `frame` (the training days), then refit on all of it."""
+    """Search hyperparameters on a time split of `frame` (the training days), then refit on all of it.
+    The defaults stand when there is nothing to search on: one training day, or no labelled
+    episode on both sides of the split."""
+    if frame.activity_date.nunique() < MIN_TRAINING_DAYS:
+        return fit_surveillance(frame, labels, dict(SURVEILLANCE_DEFAULT), seed), []
     split = TimeSplit.of(frame.activity_date, VALIDATION_FRACTION)
     fit_part, check_part = split.train(frame.activity_date), split.held_out(frame.activity_date)
 
@@ -187,14 +257,12 @@ def fit_member_risk(frame: pd.DataFrame, labels: pd.Series, params: dict, seed: 
     quarter: that quarter held one member's default, and the calibrated probabilities were no
     better than the base rate on later days.
     """
-    features = list(MEMBER_RISK_FEATURES)
     known = labels.notna()
+    if not known.any():
+        return MemberRiskModel.insufficient_history(list(MEMBER_RISK_FEATURES))
     frame, labels = frame[known], labels[known].astype(int)
-    reference = (
-        FeatureReference.of(frame, features)
-        if len(frame)
-        else FeatureReference.of(pd.DataFrame({n: [0.0] for n in features}), features)
-    )
+    features = observed_features(frame, MEMBER_RISK_FEATURES)
+    reference = FeatureReference.of(frame, features)
     prior = float((labels.sum() + 1) / (len(labels) + 2))  # Laplace: never exactly 0 or 1
     direction = {name: 0.0 for name in features}
     importance = {name: 0.0 for name in features}

@@ -2,6 +2,7 @@
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -75,9 +76,10 @@ def empty_exchange(settings: Settings) -> Settings:
     return settings
 
 
-WORLD_START = date(2026, 11, 16)
-WORLD_DAYS = 4
-"""`built_platform`'s world: Monday 16 to Thursday 19 November 2026, four sessions, no holiday."""
+WORLD_START = date(2026, 11, 17)
+WORLD_DAYS = 3
+"""`built_platform`'s world: Tuesday 17 to Thursday 19 November 2026, three sessions, no holiday
+(the shortest history the ML models train from: two days to learn on, one to compare on)."""
 WORLD_NOW = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 """Where every test stands: the Friday morning after the world, before that day's session opens, so
 the history ends yesterday and live trading continues it. The clock runs on from here (a session
@@ -96,7 +98,7 @@ def platform_clock() -> Iterator[datetime]:
 @pytest.fixture(scope="session")
 def built_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """The platform as `make demo` leaves it, built once per session on its own GCX_HOME and server:
-    the 4 sessions of WORLD_START.. with injected faults (seed 29, 3 % bad records) plus the real CME trades of
+    the 3 sessions of WORLD_START.. with injected faults (seed 29, 3 % bad records) plus the real CME trades of
     the reference data when present, through `gcx materialize` (every asset, every check).
 
     Tests that only read (API, ML, reports, dashboards, end to end) share it; a test that changes
@@ -134,56 +136,81 @@ def built_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setting
         database.stop_embedded(settings)
 
 
+FAST_TRAINING = {
+    "ops": {
+        f"ml__{model}_model": {"config": {"search_budget_s": 3.0}}
+        for model in ("surveillance", "member_risk")
+    }
+}
+"""ml_job's run config in tests: a 3 s hyperparameter budget per model."""
+
+
+def run_ml_job(settings: Settings, first: date, last: date):
+    """`ml_job` over the days [first, last], in process on the platform's Dagster instance; its
+    ExecuteInProcessResult (a failed step does not raise)."""
+    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+    from gcx_pipelines.definitions import defs
+    from gcx_pipelines.instance import platform_instance
+
+    tags = {
+        ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
+        ASSET_PARTITION_RANGE_END_TAG: last.isoformat(),
+    }
+    with platform_instance(settings) as instance:
+        return defs.resolve_job_def("ml_job").execute_in_process(
+            instance=instance, tags=tags, run_config=FAST_TRAINING, raise_on_error=False
+        )
+
+
+def remove_ml_outputs(settings: Settings) -> None:
+    """What ml_job adds to a platform: the ml schema, the score tables, the registered models and
+    their experiments and artifacts."""
+    import shutil
+
+    from ml import registry
+
+    with database.connect("warehouse", settings=settings) as conn:
+        conn.execute("drop schema if exists ml cascade")
+        conn.execute("drop table if exists compliance.surveillance_alerts, marts.member_risk_scores")
+    client = registry.use_platform_tracking(settings)
+    for name in (registry.SURVEILLANCE_MODEL, registry.MEMBER_RISK_MODEL):
+        if client.search_registered_models(filter_string=f"name = '{name}'"):
+            client.delete_registered_model(name)
+        experiment = client.get_experiment_by_name(name)
+        if experiment is not None:
+            client.delete_experiment(experiment.experiment_id)
+    shutil.rmtree(registry.artifact_root(settings), ignore_errors=True)
+
+
+@contextmanager
+def clock_at(instant: datetime) -> Iterator[None]:
+    """The platform's clock at `instant` for a block (a world on other dates than WORLD_START's)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(clock.OFFSET_VARIABLE, os.environ.get(clock.OFFSET_VARIABLE, ""))
+        clock.set_now(instant)
+        yield
+
+
 @dataclass
 class ScoredPlatform:
     settings: Settings
     result: object
     """The ml_job run's ExecuteInProcessResult."""
-    days: tuple
-    tags: dict[str, str]
-    run_config: dict
+    days: tuple[date, date]
 
 
 @pytest.fixture(scope="session")
 def scored_platform(built_platform: Settings) -> Iterator[ScoredPlatform]:
-    """`built_platform` after `ml_job` (both models trained, registered, promoted; every day scored),
-    with a 3 s hyperparameter budget. What it adds (ml schema, score tables, registered models,
-    artifacts) is removed at the end of the session."""
-    import shutil
-
-    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
-
-    from gcx_pipelines.definitions import defs
-    from gcx_pipelines.instance import platform_instance
-    from ml import registry
-
+    """`built_platform` after `ml_job` (the surveillance model trained, registered, promoted; member
+    risk too short a history to learn from; every day scored), with a 3 s hyperparameter budget.
+    What it adds (ml schema, score tables, registered models, artifacts) is removed at the end of
+    the session."""
     with database.connect("warehouse", settings=built_platform) as conn:
         first, last = conn.execute(
             "select min(trade_date), max(trade_date) from marts.fct_trades where venue = 'GCX'"
         ).fetchone()
-    config = {"search_budget_s": 3.0}
-    run_config = {
-        "ops": {f"ml__{model}_model": {"config": config} for model in ("surveillance", "member_risk")}
-    }
-    tags = {
-        ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
-        ASSET_PARTITION_RANGE_END_TAG: last.isoformat(),
-    }
     try:
-        with platform_instance(built_platform) as instance:
-            result = defs.resolve_job_def("ml_job").execute_in_process(
-                instance=instance, tags=tags, run_config=run_config, raise_on_error=False
-            )
-        yield ScoredPlatform(built_platform, result, (first, last), tags, run_config)
+        yield ScoredPlatform(built_platform, run_ml_job(built_platform, first, last), (first, last))
     finally:
-        with database.connect("warehouse", settings=built_platform) as conn:
-            conn.execute("drop schema if exists ml cascade")
-            conn.execute("drop table if exists compliance.surveillance_alerts, marts.member_risk_scores")
-        client = registry.use_platform_tracking(built_platform)
-        for name in (registry.SURVEILLANCE_MODEL, registry.MEMBER_RISK_MODEL):
-            if client.search_registered_models(filter_string=f"name = '{name}'"):
-                client.delete_registered_model(name)
-            experiment = client.get_experiment_by_name(name)
-            if experiment is not None:
-                client.delete_experiment(experiment.experiment_id)
-        shutil.rmtree(registry.artifact_root(built_platform), ignore_errors=True)
+        remove_ml_outputs(built_platform)

@@ -54,9 +54,7 @@ def sql_clock_reads(source: str) -> list[tuple[int, str]]:
 
 
 def python_files() -> list[Path]:
-    return sorted(
-        path for folder in CHECKED for path in (ROOT / folder).rglob("*.py") if path != THE_CLOCK
-    )
+    return sorted(path for folder in CHECKED for path in (ROOT / folder).rglob("*.py") if path != THE_CLOCK)
 
 
 def test_nothing_but_the_clock_asks_what_time_it_is():

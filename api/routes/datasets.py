@@ -101,6 +101,16 @@ class DayCondition(BaseModel):
     checks_total: int
 
 
+class ModelState(BaseModel):
+    name: str = Field(description="The registered model (MLflow) that writes the dataset.")
+    champion_version: str | None = Field(description="The version that scores; null before any was promoted.")
+    note: str | None = Field(
+        description="What the last training run decided and why, e.g. '1 day(s) of features < 2 needed (...): "
+        "kept champion v4'; null before the first run."
+    )
+    decided_at: datetime | None
+
+
 class DatasetSummary(BaseModel):
     id: str = Field(description="Stable id, e.g. `trades`, `ohlcv_1m`, `daily_summary`, `large_trades`.")
     title: str
@@ -113,6 +123,9 @@ class DatasetSummary(BaseModel):
     quality: Quality
     fields: list[DatasetField]
     lineage: Lineage
+    model: ModelState | None = Field(
+        None, description="For the datasets a model writes (surveillance alerts, member risk scores)."
+    )
 
 
 class DatasetList(BaseModel):
@@ -212,6 +225,7 @@ def summary(
             "dbt_tests_passed": dataset.dbt_tests_passed,
             "dbt_tests_total": dataset.dbt_tests_total,
         },
+        "model": dataset.model,
         "fields": [vars(column) for column in dataset.columns],
         "lineage": {
             "asset_key": list(dataset.asset_key),

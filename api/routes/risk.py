@@ -3,6 +3,7 @@ champion model (loaded once per process by its `champion` alias, reloaded when p
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -33,14 +34,18 @@ class RiskScore(BaseModel):
     member_id: str
     score_date: date = Field(description="The day the features describe (UTC); the horizon starts after it.")
     horizon_days: int
-    probability_settlement_fail: float = Field(
+    probability_settlement_fail: float | None = Field(
         description="Probability that, of the member's settlement obligations due in the horizon_days after"
         " score_date, one fails (is still unpaid 5 days after its deadline) or at least two are paid late."
         " Only members active at the end of score_date are scored: a suspended or terminated member keeps"
         " its last score, from before its suspension. Fitted by log loss; calibration is measured on"
-        " held-out days (ml/README.md), not guaranteed."
+        " held-out days (ml/README.md), not guaranteed. Null while no model version has learned from"
+        " known outcomes (risk_band insufficient_history)."
     )
-    risk_band: str = Field(description="low (< 0.10), medium (< 0.30) or high.")
+    risk_band: str = Field(
+        description="low (< 0.10), medium (< 0.30), high, or insufficient_history: too little settlement"
+        " history for a probability yet (GET /v1/datasets/member_risk_scores says why, under `model`)."
+    )
     model_name: str
     model_version: str
     top_factors: list[RiskFactor]
@@ -124,10 +129,11 @@ def score(
     body: ScoreRequest,
 ) -> ScoreResponse:
     """Score members now with the champion model: their latest stored features, or the feature values
-    given (what-if). The same model and code as the daily scores."""
+    given (what-if). The same model and code as the daily scores (insufficient_history while no
+    version has been promoted)."""
     from ml.features import MEMBER_RISK_FEATURES
     from ml.names import MEMBER_RISK_MODEL
-    from ml.predict import load_champion, score_members
+    from ml.predict import load_scorer, score_members
     from ml.quality import member_risk_feature_problems
 
     stored = _stored_features(conn, [m.member_id for m in body.members if m.features is None])
@@ -154,11 +160,7 @@ def score(
     problems = member_risk_feature_problems(frame)
     if problems:
         raise ApiError(422, "invalid_request", "; ".join(problems), problems)
-    try:
-        loaded = load_champion(MEMBER_RISK_MODEL, settings)
-    except LookupError as missing:
-        raise not_scored_yet("member risk scores") from missing
-    scored = score_members(loaded, frame)
+    scored = score_members(load_scorer(MEMBER_RISK_MODEL, settings), frame)
     note_access(request, "model:" + MEMBER_RISK_MODEL, len(scored), {"members": len(scored)}, action="score")
     return ScoreResponse(
         data=[
@@ -166,7 +168,9 @@ def score(
                 member_id=row.member_id,
                 score_date=pd.Timestamp(row.score_date).date(),
                 horizon_days=int(row.horizon_days),
-                probability_settlement_fail=float(row.probability_settlement_fail),
+                probability_settlement_fail=None
+                if math.isnan(row.probability_settlement_fail)
+                else float(row.probability_settlement_fail),
                 risk_band=row.risk_band,
                 model_name=row.model_name,
                 model_version=str(row.model_version),

@@ -34,6 +34,16 @@ def api_app(built_platform: Settings) -> FastAPI:
     return create_app(built_platform)
 
 
+@pytest.fixture
+def fresh_catalog(api_app):
+    """The catalog rebuilt for this test (and again after it), for tests that change what it reads."""
+    catalog = getattr(api_app.state, "catalog", None)
+    if catalog is not None:
+        catalog.invalidate()
+    yield
+    api_app.state.catalog.invalidate()
+
+
 @pytest.fixture(scope="session")
 def client(api_app: FastAPI) -> Iterator[TestClient]:
     """In process (the app's lifespan runs: pool, metering writer)."""

@@ -14,6 +14,7 @@ from api import catalog, deps
 from gcx import database
 from gcx_pipelines.project import DBT_PROJECT_DIR, dbt_env, dbt_project, environment
 from tests.api.conftest import bearer
+from tests.conftest import WORLD_DAYS
 
 TRADING = {"trades", "orders", "settlements", "instruments", "daily_summary"} | {
     f"ohlcv_{interval}" for interval in ("1m", "5m", "1h", "1d")
@@ -33,16 +34,6 @@ def listed(client, auth) -> dict[str, dict]:
     body = response.json()
     assert body["count"] == len(body["data"])
     return {entry["id"]: entry for entry in body["data"]}
-
-
-@pytest.fixture
-def fresh_catalog(api_app):
-    """The catalog rebuilt for this test (and again after it), for tests that change what it reads."""
-    catalog = getattr(api_app.state, "catalog", None)
-    if catalog is not None:
-        catalog.invalidate()
-    yield
-    api_app.state.catalog.invalidate()
 
 
 def test_the_catalog_reads_the_manifest_dagster_prepares():
@@ -137,7 +128,7 @@ def test_quality_counts_the_checks_and_the_dbt_tests(listed):
     assert quality["dbt_tests_total"] >= 10 and quality["dbt_tests_passed"] == quality["dbt_tests_total"]
     assert quality["checks_total"] > quality["dbt_tests_total"]
     assert quality["checks_passed"] == quality["checks_total"] and quality["score"] == 1.0
-    assert quality["days_available"] >= 4
+    assert quality["days_available"] >= WORLD_DAYS
     assert listed["trades"]["freshness"]["last_loaded_at"] is not None
     assert listed["trades"]["freshness"]["last_built_at"] is not None
 

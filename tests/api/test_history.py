@@ -97,7 +97,7 @@ def stand_at(api_app):
 
 
 def test_trade_pages_walk_the_window_with_no_gap_or_repeat_and_equal_the_mart(client, auth, built_platform):
-    start = datetime(2024, 7, 1, tzinfo=UTC)  # the CME trades too: every venue, in one order
+    start = datetime(2024, 7, 1, tzinfo=UTC)  # the CME trades too when imported: every venue, in one order
     end = clock.now()
     expected = query(built_platform, TRADE_SQL.format(symbols=""), (start, end))
     limit = len(expected) // 6 + 1
@@ -106,7 +106,16 @@ def test_trade_pages_walk_the_window_with_no_gap_or_repeat_and_equal_the_mart(cl
     )
     assert pages == 6 or pages == 7  # the last page may come back empty-handed only if it divides evenly
     assert [as_trade_tuple(row) for row in rows] == expected
-    assert {row["symbol"] for row in rows} >= {"ESU4"}
+
+
+def test_imported_trades_are_served_beside_the_exchange_own(client, auth, reference_data):
+    """The real CME trades `built_platform` imports (only when the reference data is there)."""
+    body = client.get(
+        "/v1/trades",
+        headers=auth("pro"),
+        params={"symbol": "ESU4", "start": "2024-07-01", "end": "2024-07-02"},
+    ).json()
+    assert body["count"] > 0 and {row["symbol"] for row in body["data"]} == {"ESU4"}
 
 
 def test_several_symbols_in_one_request(client, auth, built_platform, days):
@@ -217,14 +226,14 @@ def frame_rows(frame: pd.DataFrame) -> list[tuple]:
 )
 def test_csv_and_parquet_carry_the_json_rows_columns_and_cursor(client, auth, days, path, params, columns):
     headers = auth("member")
-    params = params | {"start": days[0].isoformat(), "end": days[-1].isoformat(), "limit": 40}
+    params = params | {"start": days[0].isoformat(), "end": days[-1].isoformat(), "limit": 20}
     as_json = client.get(path, headers=headers, params=params)
     as_csv = client.get(path, headers=headers, params=params | {"format": "csv"})
     as_parquet = client.get(path, headers=headers, params=params | {"format": "parquet"})
     assert as_json.status_code == as_csv.status_code == as_parquet.status_code == 200, as_json.text
     names = [column.name for column in columns]
     body = as_json.json()
-    assert body["count"] == 40 and list(body["data"][0]) == names
+    assert body["count"] == 20 and list(body["data"][0]) == names
 
     assert as_csv.headers["content-type"].startswith("text/csv")
     assert as_parquet.headers["content-type"] == "application/vnd.apache.parquet"
@@ -360,12 +369,15 @@ def test_a_free_key_sees_a_day_once_it_is_over_and_15_minutes_passed(client, aut
     assert {row["trade_date"] for row in free} == {days[-2].isoformat(), days[-1].isoformat()}
 
 
-def test_free_history_reaches_back_30_days(client, auth):
+def test_free_history_reaches_back_30_days(client, auth, built_platform):
     old = client.get("/v1/trades", headers=auth("free"), params={"start": "2024-07-01", "end": "2024-07-02"})
     assert old.status_code == 403 and old.json()["error"]["reason"] == "outside_tier_window"
     assert "history_starts" in old.json()["error"]["detail"]
     pro = client.get("/v1/trades", headers=auth("pro"), params={"start": "2024-07-01", "end": "2024-07-02"})
-    assert pro.status_code == 200 and pro.json()["count"] > 0
+    (stored,) = query(
+        built_platform, "select count(*) from marts.fct_trades where trade_date = '2024-07-01'"
+    )[0]  # the CME day, when the reference data was imported
+    assert pro.status_code == 200 and pro.json()["count"] == stored
 
 
 def test_a_limit_past_the_tier_is_refused_not_lowered(client, auth):

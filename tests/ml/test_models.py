@@ -3,13 +3,22 @@
 from datetime import timedelta
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from ml.features import member_risk_features, surveillance_features
 from ml.labels import member_risk_labels, surveillance_labels
 from ml.models import LoadedModel
-from ml.predict import detect_alerts, score_members
-from ml.train import SURVEILLANCE_DEFAULT, fit_surveillance, train_member_risk
+from ml.predict import detect_alerts, score_members, untrained
+from ml.train import (
+    SURVEILLANCE_DEFAULT,
+    fit_surveillance,
+    member_risk_readiness,
+    plan_training,
+    surveillance_readiness,
+    train_member_risk,
+    train_surveillance,
+)
 from tests.ml.conftest import FIRST_DAY, MarketBuilder, at, ordinary_flow
 
 DAYS = 12
@@ -97,3 +106,46 @@ def test_a_member_with_repeated_fails_scores_riskier():
         "overdue_amount_share",
     }  # fmt: skip
     assert ((scored.probability_settlement_fail >= 0) & (scored.probability_settlement_fail <= 1)).all()
+
+
+def test_a_feature_missing_in_every_training_row_is_left_out(wash_market):
+    """No ring of three traded in the window: the cycle features are missing everywhere, which the
+    gradient boosting cannot bin. The model trains without them and still scores every row."""
+    features, labels, last, _, _ = wash_market
+    training = features[features.activity_date < last].assign(cycle_size=np.nan, cycle_price_range=np.nan)
+    model, _ = train_surveillance(training, labels[training.index], budget_s=1)
+    assert {"cycle_size", "cycle_price_range"}.isdisjoint(
+        model.features
+    ) and "wash_trade" in model.learned_patterns
+    scores = model.score(features[features.activity_date == last])
+    assert scores.notna().all().all()
+
+
+def test_readiness_says_what_a_short_history_lacks():
+    days = pd.Series([FIRST_DAY] * 3)
+    split, readiness = plan_training(days, pd.Series(["none"] * 3), surveillance_readiness)
+    assert split is None and not readiness.ready and readiness.reason.startswith("1 day(s) of features < 2")
+    days = pd.Series([FIRST_DAY + timedelta(days=n // 10) for n in range(40)])
+    unknown = pd.Series([np.nan] * 30 + [0.0] * 10)  # outcomes known only for the last days' rows
+    _, readiness = plan_training(days, unknown, member_risk_readiness)
+    assert not readiness.ready and readiness.reason.startswith("0 member-days with a known outcome < 20")
+    _, readiness = plan_training(days, pd.Series([0.0] * 38 + [1.0] * 2), member_risk_readiness)
+    assert readiness.ready, readiness.reason
+
+
+def test_untrained_models_score_by_rules_and_say_insufficient_history(wash_market):
+    features, _, last, wash, _ = wash_market
+    today = features[features.activity_date == last]
+    alerts = detect_alerts(untrained("gcx_surveillance"), today)
+    washes = alerts[alerts.pattern == "wash_trade"]
+    assert list(washes.trade_ids) == [[wash]] and set(washes.detector) == {"rule"}
+    assert set(alerts.model_version) == {"none"} and all(len(r) == 1 for r in washes.reasons)
+
+    builder = MarketBuilder()
+    ordinary_flow(builder, 3, seed=4)
+    risk = member_risk_features(builder.build())
+    scored = score_members(untrained("gcx_member_risk"), risk)
+    assert scored.probability_settlement_fail.isna().all() and set(scored.risk_band) == {
+        "insufficient_history"
+    }
+    assert all(factors == [] for factors in scored.top_factors)

@@ -23,6 +23,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
+from gcx import clock
 from gcx_pipelines.partitions import daily_partitions, run_days
 from gcx_pipelines.resources import GcxResource
 from ml.names import MEMBER_RISK_MODEL, SURVEILLANCE_MODEL
@@ -146,6 +147,8 @@ class ModelSpec:
     primary_metric: str
     higher_is_better: bool
     labels: Callable  # (features, settings, conn) -> labels
+    readiness: Callable  # (training days, their labels) -> Readiness
+    without_champion: str  # what scores while no version has been promoted
     train: Callable  # (frame, labels, budget_s, seed) -> (model, trials)
     evaluate: Callable  # (model, frame, labels) -> metrics
     images: Callable  # (model, frame, labels, folder) -> paths
@@ -185,6 +188,8 @@ SPECS = [
         primary_metric="macro_pr_auc",
         higher_is_better=True,
         labels=_surveillance_labels,
+        readiness=_lazy("ml.train", "surveillance_readiness"),
+        without_champion="alerts come from the rules alone",
         train=_lazy("ml.train", "train_surveillance"),
         evaluate=_lazy("ml.evaluate", "evaluate_surveillance"),
         images=_lazy("ml.evaluate", "surveillance_images"),
@@ -197,6 +202,8 @@ SPECS = [
         primary_metric="brier",
         higher_is_better=False,
         labels=_member_risk_labels,
+        readiness=_lazy("ml.train", "member_risk_readiness"),
+        without_champion="every member scores 'insufficient history'",
         train=_lazy("ml.train", "train_member_risk"),
         evaluate=_lazy("ml.evaluate", "evaluate_member_risk"),
         images=_lazy("ml.evaluate", "member_risk_images"),
@@ -204,19 +211,47 @@ SPECS = [
 ]
 
 
-def _split_data(spec: ModelSpec, gcx: GcxResource):
-    """The feature table, its labels, and the held-out time split (the same for every version)."""
+def _training_data(spec: ModelSpec, gcx: GcxResource):
+    """The feature table, its labels, the held-out time split (the same for every version; None
+    with too few days) and whether the training rows support a new version."""
     from ml.tables import read_features
-    from ml.train import TimeSplit
+    from ml.train import plan_training
 
     settings = gcx.settings()
     with gcx.connect("warehouse") as conn:
         frame = read_features(conn, spec.features_key.path[-1])
         labels = spec.labels(frame, settings, conn)
-    if frame[spec.date_column].nunique() < 2:
-        raise dg.Failure(f"{spec.short}: fewer than 2 days of features; materialize more days first")
-    split = TimeSplit.of(frame[spec.date_column])
-    return frame, labels, split
+    split, readiness = plan_training(frame[spec.date_column], labels, spec.readiness)
+    return frame, labels, split, readiness
+
+
+def _keep_champion(context: dg.AssetExecutionContext, spec: ModelSpec, gcx: GcxResource, why: str) -> str:
+    """No new version this run: nothing is left for evaluation to compare (the challenger alias
+    goes), the champion stays, and the catalog and the run log say why."""
+    from ml import registry
+    from ml.tables import record_model_status
+
+    settings = gcx.settings()
+    registry.remove_alias(spec.registered_name, registry.CHALLENGER, settings)
+    champion = registry.version_by_alias(spec.registered_name, registry.CHAMPION, settings)
+    kept = f"kept champion v{champion.version}" if champion else f"no champion yet: {spec.without_champion}"
+    note = f"{why}: {kept}"
+    with gcx.connect("warehouse") as conn:
+        record_model_status(
+            conn, spec.registered_name, champion.version if champion else None, note, clock.now()
+        )
+    context.log.warning(f"{spec.registered_name}: {note}")
+    return note
+
+
+def _feature_columns(frame: pd.DataFrame) -> list[str]:
+    """The feature table's features: its numeric columns (keys, dates and evidence ids are not)."""
+    return [c for c in frame.columns if frame[c].dtype.kind == "f"]
+
+
+def _unused_features(frame: pd.DataFrame, used: list[str]) -> list[str]:
+    """The features a model left out: no value in its training rows."""
+    return [c for c in _feature_columns(frame) if c not in used]
 
 
 def _finite(metrics: dict) -> dict[str, float]:
@@ -238,7 +273,10 @@ def build_model_assets(spec: ModelSpec) -> list:
             f"Registered MLflow model `{spec.registered_name}`: a new version trained on the days before "
             "the held-out split (the last 30 % of days), hyperparameters searched within the time budget; "
             "the run logs params, metrics, signature and images (confusion matrix, PR curve, feature "
-            "importance). The new version gets the alias `challenger`."
+            "importance). The new version gets the alias `challenger`. Features with no value in the "
+            "training days are left out. When the days do not support a new version (too few days, or "
+            "for member risk too few known outcomes), none is trained: the champion stays, and the run "
+            "log, this asset's metadata and the catalog (ml.model_status) say why."
         ),
     )
     def model_asset(
@@ -249,7 +287,11 @@ def build_model_assets(spec: ModelSpec) -> list:
         from ml import registry
 
         settings = gcx.settings()
-        frame, labels, split = _split_data(spec, gcx)
+        frame, labels, split, readiness = _training_data(spec, gcx)
+        if not readiness.ready:
+            note = _keep_champion(context, spec, gcx, readiness.reason)
+            return dg.MaterializeResult(metadata={"trained": False, "reason": note})
+        context.log.info(f"{spec.registered_name}: {readiness.reason}")
         train_rows = split.train(frame[spec.date_column])
         model, trials = spec.train(frame[train_rows], labels[train_rows], config.search_budget_s, config.seed)
         held_out = split.held_out(frame[spec.date_column])
@@ -265,6 +307,7 @@ def build_model_assets(spec: ModelSpec) -> list:
                     "search_budget_s": config.search_budget_s,
                     "search_trials": len(trials),
                     "seed": config.seed,
+                    "features_unused": ", ".join(_unused_features(frame, model.features)) or "none",
                 }
             )
             mlflow.log_metrics({f"held_out_{k}": v for k, v in _finite(metrics).items()})
@@ -275,13 +318,15 @@ def build_model_assets(spec: ModelSpec) -> list:
             with tempfile.TemporaryDirectory() as folder:
                 for path in spec.images(model, frame[held_out], labels[held_out], Path(folder)):
                     mlflow.log_artifact(str(path), artifact_path="evaluation")
-            version = registry.log_model(model, spec.registered_name, frame[model.features].head(50))
+            version = registry.log_model(model, spec.registered_name, frame[_feature_columns(frame)].head(50))
         registry.set_alias(spec.registered_name, registry.CHALLENGER, str(version.version), settings)
         context.log.info(
             f"{spec.registered_name} v{version.version} (run {run.info.run_id}): {_finite(metrics)}"
         )
         return dg.MaterializeResult(
             metadata={
+                "trained": True,
+                "reason": readiness.reason,
                 "version": str(version.version),
                 "run_id": run.info.run_id,
                 "held_out_from": split.held_out_from.isoformat(),
@@ -308,14 +353,16 @@ def build_model_assets(spec: ModelSpec) -> list:
         from ml import registry
 
         settings = gcx.settings()
-        frame, labels, split = _split_data(spec, gcx)
-        held_out = split.held_out(frame[spec.date_column])
         challenger = registry.load_by_alias(spec.registered_name, registry.CHALLENGER, settings)
-        champion = registry.load_by_alias(spec.registered_name, registry.CHAMPION, settings)
         if challenger is None:
-            raise dg.Failure(
-                f"{spec.registered_name} has no challenger: materialize {model_key.to_user_string()}"
+            reason = (
+                f"no challenger: {model_key.to_user_string()} trained no new version (its run log says why)"
             )
+            context.log.info(f"{spec.registered_name}: {reason}")
+            return dg.MaterializeResult(metadata={"evaluated": False, "reason": reason})
+        champion = registry.load_by_alias(spec.registered_name, registry.CHAMPION, settings)
+        frame, labels, split, _ = _training_data(spec, gcx)
+        held_out = split.held_out(frame[spec.date_column])
         results = {"challenger": spec.evaluate(challenger.model, frame[held_out], labels[held_out])}
         champion_error = None
         if champion is not None:
@@ -354,10 +401,16 @@ def build_model_assets(spec: ModelSpec) -> list:
     )
     def champion_asset(context: dg.AssetExecutionContext, gcx: GcxResource) -> dg.MaterializeResult:
         from ml import registry
+        from ml.tables import record_model_status
 
         settings = gcx.settings()
         challenger = registry.version_by_alias(spec.registered_name, registry.CHALLENGER, settings)
         champion = registry.version_by_alias(spec.registered_name, registry.CHAMPION, settings)
+        if challenger is None:  # the model asset kept the champion and recorded why
+            kept = str(champion.version) if champion else None
+            return dg.MaterializeResult(
+                metadata={"champion_version": kept or "none", "promoted": False, "reason": "no challenger"}
+            )
         tags = challenger.tags
         decision = promotion_decision(
             challenger_metric=float(tags.get("evaluation.challenger_metric", "nan")),
@@ -371,7 +424,10 @@ def build_model_assets(spec: ModelSpec) -> list:
         if decision.promote:
             registry.set_alias(spec.registered_name, registry.CHAMPION, str(challenger.version), settings)
         now = str(challenger.version if decision.promote else champion.version)
-        context.log.info(f"{spec.registered_name}: champion v{now} ({decision.reason})")
+        note = f"challenger v{challenger.version}: {decision.reason}; champion v{now}"
+        with gcx.connect("warehouse") as conn:
+            record_model_status(conn, spec.registered_name, now, note, clock.now())
+        context.log.info(f"{spec.registered_name}: {note}")
         return dg.MaterializeResult(
             metadata={"champion_version": now, "promoted": decision.promote, "reason": decision.reason}
         )
@@ -444,11 +500,11 @@ def surveillance_alerts(context: dg.AssetExecutionContext, gcx: GcxResource) -> 
     trade, circular trading, spoofing, marking the close, pump and dump, or anomaly), members,
     trades, orders, score, detector (rule, model, anomaly) and the reasons, in one sentence a
     compliance officer can read. Re-scoring a day replaces its alerts."""
-    from ml.predict import detect_alerts, load_champion
+    from ml.predict import detect_alerts, load_scorer
     from ml.tables import read_features, replace_alerts
 
     settings = gcx.settings()
-    loaded = load_champion(SURVEILLANCE_MODEL, settings, refresh=True)
+    loaded = load_scorer(SURVEILLANCE_MODEL, settings, refresh=True)
     with gcx.connect("warehouse") as conn:
         features = read_features(conn, "surveillance_features")
         days = _scored_days(context, features, "activity_date")
@@ -480,11 +536,11 @@ def member_risk_scores(context: dg.AssetExecutionContext, gcx: GcxResource) -> d
     fails (unpaid 5 days after its deadline) or at least two are paid late, from the `gcx_member_risk`
     champion, with its band (low < 10 % <= medium < 30 % <= high) and the factors that raise it.
     Re-scoring a day replaces its rows."""
-    from ml.predict import load_champion, score_members
+    from ml.predict import load_scorer, score_members
     from ml.tables import read_features, replace_member_scores
 
     settings = gcx.settings()
-    loaded = load_champion(MEMBER_RISK_MODEL, settings, refresh=True)
+    loaded = load_scorer(MEMBER_RISK_MODEL, settings, refresh=True)
     with gcx.connect("warehouse") as conn:
         features = read_features(conn, "member_risk_features")
         days = _scored_days(context, features, "as_of_date")
@@ -505,10 +561,10 @@ def _drift(
     context: dg.AssetCheckExecutionContext, gcx: GcxResource, registered_name: str, table: str, column: str
 ) -> dg.AssetCheckResult:
     from ml.drift import PSI_WARN
-    from ml.predict import load_champion
+    from ml.predict import load_scorer
     from ml.tables import read_features
 
-    loaded = load_champion(registered_name, gcx.settings())
+    loaded = load_scorer(registered_name, gcx.settings())
     with gcx.connect("warehouse") as conn:
         features = read_features(conn, table)
     days = sorted(set(features[column]))
