@@ -21,7 +21,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from bench.simulator_throughput import DAYS, START, TRADES_PER_TRADING_DAY_PER_SCALE
-from gcx import database, report_archive
+from gcx import database
+from gcx.reports import archive
 from gcx.settings import Settings
 
 BAD_RATE = 0.01
@@ -67,17 +68,17 @@ def _busiest_day(settings: Settings, first: date, last: date) -> date:
 
 def main(trades: int = 1_000_000, days: int = DAYS) -> dict[str, object]:
     """Build (or reuse) the world, then time one report of each kind and return the figures."""
-    from gcx_pipelines.defs.reports.build import generate_report
+    from gcx.reports.build import generate_report
 
     settings = build_world(trades, days)
     try:
         last = START + timedelta(days=days - 1)
         first_monday = START + timedelta(days=(7 - START.weekday()) % 7)
         periods = {
-            "daily": report_archive.period_of("daily", _busiest_day(settings, START, last)),
-            "weekly": report_archive.period_of("weekly", first_monday),
-            "monthly": report_archive.period_of("monthly", START),
-            "quarterly": report_archive.period_of("quarterly", START),
+            "daily": archive.period_of("daily", _busiest_day(settings, START, last)),
+            "weekly": archive.period_of("weekly", first_monday),
+            "monthly": archive.period_of("monthly", START),
+            "quarterly": archive.period_of("quarterly", START),
         }
         figures: dict[str, object] = {"trades (scale)": trades, "simulated days": days}
         for kind, period in periods.items():

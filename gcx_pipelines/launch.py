@@ -38,7 +38,7 @@ class DayRange:
 
 def days_with_source_data(settings: Settings) -> DayRange | None:
     """The first and last day on which any source has data: exchange changes or file drops."""
-    from gcx_pipelines.defs.ingestion.datasets import DATASETS
+    from gcx.ingestion.datasets import DATASETS
     from gcx_pipelines.defs.ingestion.sensors import find_drop_files
 
     days = {drop.day for drop in find_drop_files(settings.landing_dir)}

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from api.deps import ComplianceDep, SettingsDep
 from api.errors import AUTHENTICATED_RESPONSES, NOT_FOUND_RESPONSE, ApiError
 from api.metering import note_access
-from gcx import report_archive
+from gcx.reports import archive
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
@@ -66,7 +66,7 @@ def list_reports(
             created_at=found.created_at,
             url=f"/v1/reports/{found.name}",
         )
-        for found in report_archive.list_reports(settings)
+        for found in archive.list_reports(settings)
         if (kind is None or found.kind == kind)
         and (start is None or found.period_end >= start)
         and (end is None or found.period_start < end)
@@ -95,8 +95,8 @@ def download_report(
     """One archived report file (names come from the listing; anything else is 404)."""
     name = f"{kind}/{period}/{file}"
     try:
-        path = report_archive.report_path(settings, name)
-    except (report_archive.ReportNameError, FileNotFoundError) as missing:
+        path = archive.report_path(settings, name)
+    except (archive.ReportNameError, FileNotFoundError) as missing:
         raise ApiError(404, "not_found", f"no report {name!r}: see GET /v1/reports") from missing
     report_format = "csv" if path.name.endswith(".zip") else path.suffix.lstrip(".")
     note_access(request, "reports", 1, {"name": name}, action="export")

@@ -15,6 +15,9 @@ from typing import Any, Protocol
 import psycopg
 
 from gcx import database
+from gcx.ingestion.datasets import DATASETS_BY_TABLE
+from gcx.ingestion.load import ensure_raw_schema
+from gcx.ingestion.validate import Reference, validate_record
 from gcx.live_feed.hot import (
     CONSUMER_NAME,
     HOT_CHANNEL,
@@ -27,9 +30,6 @@ from gcx.live_feed.hot import (
 )
 from gcx.settings import Settings, get_settings
 from gcx.simulator.live import FEED_CHANNEL
-from gcx_pipelines.defs.ingestion.datasets import DATASETS_BY_TABLE
-from gcx_pipelines.defs.ingestion.load import ensure_raw_schema
-from gcx_pipelines.defs.ingestion.validate import Reference, validate_record
 
 log = logging.getLogger(__name__)
 

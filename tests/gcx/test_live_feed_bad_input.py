@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pandas as pd
 import pytest
 
+from gcx.ingestion.validate import Reference
 from gcx.live_feed.consumer import ExchangeReference, FeedMessage, judge
-from gcx_pipelines.defs.ingestion.validate import Reference
 
 GOOD = (
     '{"type": "trade", "trade_id": "T1", "symbol": "GEJWM1", "executed_at": "2026-03-02T11:04:05.123456Z", '
@@ -68,9 +68,9 @@ def test_a_trade_id_postgresql_cannot_take_does_not_stop_the_consumer(empty_exch
     import threading
 
     from gcx import database
+    from gcx.ingestion.load import ensure_raw_schema
     from gcx.live_feed.consumer import FeedConsumer
     from gcx.live_feed.hot import ensure_hot_schema
-    from gcx_pipelines.defs.ingestion.load import ensure_raw_schema
 
     with database.connect("exchange") as conn:
         conn.execute(

@@ -16,14 +16,14 @@ from typer.testing import CliRunner
 from gcx import database
 from gcx.cli import app as cli_app
 from gcx.governance.privacy import PERSONAL_FIELDS, UnknownUser, erase_user
+from gcx.ingestion.datasets import DATASETS_BY_TABLE
+from gcx.ingestion.load import ensure_raw_schema
+from gcx.ingestion.reconcile import reconcile
 from gcx_pipelines.defs.ingestion.assets import (
     build_bronze_asset,
     build_raw_asset,
     build_reconciliation_check,
 )
-from gcx_pipelines.defs.ingestion.datasets import DATASETS_BY_TABLE
-from gcx_pipelines.defs.ingestion.load import ensure_raw_schema
-from gcx_pipelines.defs.ingestion.reconcile import reconcile
 from gcx_pipelines.resources import GcxResource
 
 USERS = DATASETS_BY_TABLE["platform__users"]

@@ -6,22 +6,22 @@ from pathlib import Path
 
 import pytest
 
-from gcx import report_archive
-from gcx.report_archive import Period, ReportNameError, list_reports, parse_period, period_of, report_path
+from gcx.reports import archive
+from gcx.reports.archive import Period, ReportNameError, list_reports, parse_period, period_of, report_path
 from gcx.settings import Settings
 
 
 @pytest.fixture
-def archive(tmp_path: Path) -> Settings:
+def home(tmp_path: Path) -> Settings:
     return Settings(home=tmp_path / "home")
 
 
 def write_report(settings: Settings, period: Period, formats=("pdf", "xlsx", "csv")) -> Path:
     """A report as the builder writes it: staged, then published."""
-    staged = report_archive.staging_dir(settings, period)
+    staged = archive.staging_dir(settings, period)
     for report_format in formats:
-        (staged / report_archive.file_name(period, report_format)).write_bytes(b"%" + report_format.encode())
-    return report_archive.publish(settings, period, staged)
+        (staged / archive.file_name(period, report_format)).write_bytes(b"%" + report_format.encode())
+    return archive.publish(settings, period, staged)
 
 
 @pytest.mark.parametrize(
@@ -52,19 +52,19 @@ def test_bad_period_names_are_refused(kind, name):
         parse_period(kind, name)
 
 
-def test_listing_shows_complete_reports_newest_first_with_their_facts(archive):
+def test_listing_shows_complete_reports_newest_first_with_their_facts(home):
     daily = period_of("daily", date(2026, 11, 18))
     weekly = period_of("weekly", date(2026, 11, 10))
-    write_report(archive, daily)
-    write_report(archive, weekly, formats=("pdf",))
+    write_report(home, daily)
+    write_report(home, weekly, formats=("pdf",))
     # what the listing must not show: a report being written, stray files and folders
-    staged = report_archive.staging_dir(archive, period_of("daily", date(2026, 11, 19)))
-    (staged / report_archive.file_name(period_of("daily", date(2026, 11, 19)), "pdf")).write_bytes(b"half")
-    (archive.reports_dir / "daily" / "2026-11-18" / "notes.txt").write_text("stray")
-    (archive.reports_dir / "daily" / "latest").mkdir()
-    (archive.reports_dir / "hourly" / "2026-11-18").mkdir(parents=True)
+    staged = archive.staging_dir(home, period_of("daily", date(2026, 11, 19)))
+    (staged / archive.file_name(period_of("daily", date(2026, 11, 19)), "pdf")).write_bytes(b"half")
+    (home.reports_dir / "daily" / "2026-11-18" / "notes.txt").write_text("stray")
+    (home.reports_dir / "daily" / "latest").mkdir()
+    (home.reports_dir / "hourly" / "2026-11-18").mkdir(parents=True)
 
-    listed = list_reports(archive)
+    listed = list_reports(home)
 
     assert [(f.kind, f.period, f.format) for f in listed] == [
         ("daily", "2026-11-18", "csv"),
@@ -79,23 +79,23 @@ def test_listing_shows_complete_reports_newest_first_with_their_facts(archive):
     assert pdf.created_at.tzinfo is not None
     assert listed[0].path.name == "gcx-compliance-daily-2026-11-18-csv.zip"
     assert (listed[3].period_start, listed[3].period_end) == (date(2026, 11, 9), date(2026, 11, 15))
-    assert all(report_path(archive, f.name) == f.path.resolve() for f in listed)
+    assert all(report_path(home, f.name) == f.path.resolve() for f in listed)
 
 
-def test_listing_of_an_empty_archive_is_empty(archive):
-    assert list_reports(archive) == []
+def test_listing_of_an_empty_archive_is_empty(home):
+    assert list_reports(home) == []
 
 
-def test_republishing_a_period_replaces_its_report_whole(archive):
+def test_republishing_a_period_replaces_its_report_whole(home):
     period = period_of("daily", date(2026, 11, 18))
-    write_report(archive, period)
-    staged = report_archive.staging_dir(archive, period)
-    (staged / report_archive.file_name(period, "pdf")).write_bytes(b"%new")
-    report_archive.publish(archive, period, staged)
+    write_report(home, period)
+    staged = archive.staging_dir(home, period)
+    (staged / archive.file_name(period, "pdf")).write_bytes(b"%new")
+    archive.publish(home, period, staged)
 
-    listed = list_reports(archive)
+    listed = list_reports(home)
     assert [(f.format, f.path.read_bytes()) for f in listed] == [("pdf", b"%new")]
-    assert list((archive.reports_dir / report_archive.STAGING).iterdir()) == []
+    assert list((home.reports_dir / archive.STAGING).iterdir()) == []
 
 
 @pytest.mark.parametrize(
@@ -114,25 +114,25 @@ def test_republishing_a_period_replaces_its_report_whole(archive):
         "",
     ],
 )
-def test_report_path_refuses_anything_but_an_archived_report(archive, name):
-    write_report(archive, period_of("daily", date(2026, 11, 18)))
+def test_report_path_refuses_anything_but_an_archived_report(home, name):
+    write_report(home, period_of("daily", date(2026, 11, 18)))
     with pytest.raises(ReportNameError):
-        report_path(archive, name)
+        report_path(home, name)
 
 
-def test_report_path_refuses_a_symlink_out_of_the_archive(archive, tmp_path):
+def test_report_path_refuses_a_symlink_out_of_the_archive(home, tmp_path):
     period = period_of("daily", date(2026, 11, 18))
-    folder = write_report(archive, period, formats=("xlsx",))
+    folder = write_report(home, period, formats=("xlsx",))
     outside = tmp_path / "outside.pdf"
     outside.write_bytes(b"%secret")
-    os.symlink(outside, folder / report_archive.file_name(period, "pdf"))
+    os.symlink(outside, folder / archive.file_name(period, "pdf"))
     with pytest.raises(ReportNameError, match="outside"):
-        report_path(archive, f"daily/2026-11-18/{report_archive.file_name(period, 'pdf')}")
+        report_path(home, f"daily/2026-11-18/{archive.file_name(period, 'pdf')}")
 
 
-def test_report_path_of_a_valid_but_absent_report_is_not_found(archive):
-    write_report(archive, period_of("daily", date(2026, 11, 18)), formats=("pdf",))
+def test_report_path_of_a_valid_but_absent_report_is_not_found(home):
+    write_report(home, period_of("daily", date(2026, 11, 18)), formats=("pdf",))
     with pytest.raises(FileNotFoundError):
-        report_path(archive, "daily/2026-11-18/gcx-compliance-daily-2026-11-18.xlsx")
+        report_path(home, "daily/2026-11-18/gcx-compliance-daily-2026-11-18.xlsx")
     with pytest.raises(FileNotFoundError):
-        report_path(archive, "monthly/2026-11/gcx-compliance-monthly-2026-11.pdf")
+        report_path(home, "monthly/2026-11/gcx-compliance-monthly-2026-11.pdf")

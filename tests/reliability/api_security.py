@@ -15,7 +15,8 @@ from fastapi.routing import APIRoute, APIWebSocketRoute
 from starlette.routing import Route
 
 from api import keys
-from gcx import database, report_archive
+from gcx import database
+from gcx.reports import archive
 from gcx.settings import Settings
 
 Principal = tuple[str, str] | None
@@ -93,10 +94,10 @@ def request_facts(settings: Settings) -> Iterator[dict[str, str]]:
     report run) and removed afterwards."""
     ((day,),) = owner_rows(settings, "select max(trade_date) from marts.fct_trades where venue = 'GCX'")
     ((member_id,),) = owner_rows(settings, "select min(member_id) from marts.member_risk_scores")
-    period = report_archive.period_of("daily", date(2000, 1, 3))
-    folder = report_archive.report_dir(settings, period)
+    period = archive.period_of("daily", date(2000, 1, 3))
+    folder = archive.report_dir(settings, period)
     folder.mkdir(parents=True, exist_ok=True)
-    pdf = folder / report_archive.file_name(period, "pdf")
+    pdf = folder / archive.file_name(period, "pdf")
     pdf.write_bytes(b"%PDF-1.4\n% API security tests\n")
     try:
         yield {

@@ -1,5 +1,5 @@
 """The corpus of malformed records for the bad-input tests: generated from the sources' contract
-(gcx_pipelines/defs/ingestion/datasets.py, docs/sources.md), never stored as binary files.
+(gcx/ingestion/datasets.py, docs/sources.md), never stored as binary files.
 
 Each case is a record (a file line, an exchange row, a feed message or an import file) with the
 fault it carries and a fragment of the reason the platform must give for it.
@@ -14,8 +14,8 @@ from datetime import date
 
 import pyarrow as pa
 
-from gcx_pipelines.defs.ingestion.datasets import DATASETS_BY_TABLE, Dataset
-from gcx_pipelines.defs.ingestion.validate import Column
+from gcx.ingestion.datasets import DATASETS_BY_TABLE, Dataset
+from gcx.ingestion.validate import Column
 
 
 @dataclass(frozen=True)

@@ -207,8 +207,8 @@ def _count_source(platform: Platform, exchange: psycopg.Connection, dataset, day
 def recount(platform: Platform, days: list[date]) -> list[DayCount]:
     """Every ingestion dataset on every day, counted at the source, in the lake file and in raw +
     quarantine (by lake row number, so a row loaded twice cannot hide a row lost)."""
-    from gcx_pipelines.defs.ingestion import lake
-    from gcx_pipelines.defs.ingestion.datasets import DATASETS
+    from gcx.ingestion import lake
+    from gcx.ingestion.datasets import DATASETS
 
     counts = []
     with platform.connect("exchange") as exchange, platform.connect("warehouse") as warehouse:

@@ -8,7 +8,7 @@ import ledger
 import malformed
 import pytest
 
-from gcx_pipelines.defs.ingestion.datasets import DATASETS
+from gcx.ingestion.datasets import DATASETS
 
 DAY = date(2024, 2, 6)
 SOURCE_NAMES = {"compliance": "compliance CSV drops", "platform": "platform JSON-lines drops"}

@@ -9,9 +9,9 @@ import ledger
 import malformed
 
 from gcx import database
+from gcx.ingestion.load import ensure_raw_schema
 from gcx.live_feed.consumer import FeedConsumer
 from gcx.live_feed.hot import ensure_hot_schema
-from gcx_pipelines.defs.ingestion.load import ensure_raw_schema
 
 
 def test_every_malformed_feed_message_is_quarantined_with_its_reason(settings):

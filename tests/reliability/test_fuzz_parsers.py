@@ -19,10 +19,9 @@ from hypothesis import strategies as st
 
 from gcx import database
 from gcx.importer import ImportRefused, _read, _validate
-from gcx.live_feed.consumer import ExchangeReference, FeedMessage, judge
-from gcx_pipelines.defs.ingestion import extract
-from gcx_pipelines.defs.ingestion.datasets import DATASETS_BY_TABLE
-from gcx_pipelines.defs.ingestion.validate import (
+from gcx.ingestion import extract
+from gcx.ingestion.datasets import DATASETS_BY_TABLE
+from gcx.ingestion.validate import (
     BIGINT,
     DATE,
     DOUBLE,
@@ -33,6 +32,7 @@ from gcx_pipelines.defs.ingestion.validate import (
     _parse_text,
     numeric,
 )
+from gcx.live_feed.consumer import ExchangeReference, FeedMessage, judge
 
 FUZZ = budget(
     max_examples=100,

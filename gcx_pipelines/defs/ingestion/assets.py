@@ -19,10 +19,10 @@ from datetime import date
 
 import dagster as dg
 
-from gcx_pipelines.defs.ingestion import extract, lake, load
-from gcx_pipelines.defs.ingestion.datasets import DATASETS, Dataset
-from gcx_pipelines.defs.ingestion.reconcile import reconcile
-from gcx_pipelines.defs.ingestion.validate import Column, Reference
+from gcx.ingestion import extract, lake, load
+from gcx.ingestion.datasets import DATASETS, Dataset
+from gcx.ingestion.reconcile import reconcile
+from gcx.ingestion.validate import Column, Reference
 from gcx_pipelines.partitions import daily_partitions, run_days
 from gcx_pipelines.resources import GcxResource
 

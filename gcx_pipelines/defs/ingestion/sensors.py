@@ -18,9 +18,9 @@ from pathlib import Path
 import dagster as dg
 
 from gcx import clock
+from gcx.ingestion.datasets import DATASETS, Dataset
+from gcx.ingestion.load import ensure_raw_schema
 from gcx_pipelines.defs.ingestion.assets import bronze_key, raw_key, reconciliation_check_key
-from gcx_pipelines.defs.ingestion.datasets import DATASETS, Dataset
-from gcx_pipelines.defs.ingestion.load import ensure_raw_schema
 from gcx_pipelines.partitions import daily_partitions
 from gcx_pipelines.resources import GcxResource
 

@@ -12,6 +12,7 @@ No resources are bound here: the checks need the `gcx` resource (GcxResource) fr
 
 import dagster as dg
 
+from gcx.quality.results import ensure_quality_schema, record_check_result
 from gcx_pipelines.defs.quality.checks import (
     BRONZE_CHECK_NAME,
     FCT_TRADES_ASSET_KEY,
@@ -19,7 +20,6 @@ from gcx_pipelines.defs.quality.checks import (
     TRADES_RECONCILIATION_CHECK_NAME,
     build_quality_checks,
 )
-from gcx_pipelines.defs.quality.results import ensure_quality_schema, record_check_result
 
 
 def build_defs(partitions_def: dg.PartitionsDefinition | None = None) -> dg.Definitions:

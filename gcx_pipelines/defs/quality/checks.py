@@ -25,10 +25,10 @@ import dagster as dg
 import psycopg
 
 from gcx import clock
-from gcx_pipelines.defs.quality.reconciliation import loaded_trade_days, reconcile_trades
-from gcx_pipelines.defs.quality.results import record_check_result
-from gcx_pipelines.defs.quality.suites import SUITES, DatasetSuite
-from gcx_pipelines.defs.quality.validation import (
+from gcx.quality.reconciliation import loaded_trade_days, reconcile_trades
+from gcx.quality.results import record_check_result
+from gcx.quality.suites import SUITES, DatasetSuite
+from gcx.quality.validation import (
     SuiteResult,
     validate_bronze_partition,
     validate_raw_partition,

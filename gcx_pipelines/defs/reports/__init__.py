@@ -6,10 +6,10 @@
   pdf.py           the PDF (reportlab): header, summary, per section a count, chart and table
   spreadsheets.py  every row: one XLSX (a sheet per section) and a zip of one CSV per section
   mail.py          SMTP delivery of the PDF and XLSX when GCX_SMTP_HOST is set
-  build.py         generate_report: all of the above, archived atomically (gcx/report_archive.py)
+  build.py         generate_report: all of the above, archived atomically (gcx/reports/archive.py)
   assets.py        partitioned assets, jobs, Africa/Accra schedules, report_runs for day ranges
 
-The archive's layout and listing live in gcx/report_archive.py (standard library only, for the API).
+The archive's layout and listing live in gcx/reports/archive.py (standard library only, for the API).
 No resources are bound here: the assets need the `gcx` resource (GcxResource) from definitions.py.
 """
 

@@ -14,9 +14,9 @@ from datetime import date, timedelta
 
 import dagster as dg
 
-from gcx import report_archive
-from gcx.report_archive import Period, ReportKind
-from gcx_pipelines.defs.reports.build import generate_report
+from gcx.reports import archive
+from gcx.reports.archive import Period, ReportKind
+from gcx.reports.build import generate_report
 from gcx_pipelines.partitions import daily_partitions
 from gcx_pipelines.resources import GcxResource
 
@@ -51,7 +51,7 @@ MART_DEPS = [
 
 
 def period_of_partition(kind: ReportKind, partition_key: str) -> Period:
-    return report_archive.period_of(kind, date.fromisoformat(partition_key))
+    return archive.period_of(kind, date.fromisoformat(partition_key))
 
 
 def _materialize_reports(
@@ -168,9 +168,7 @@ SCHEDULE_CRONS: dict[ReportKind, str] = {
 
 def scheduled_period(kind: ReportKind, scheduled_on: date) -> Period:
     """The daily report is of its own day; a summary is of the period that ended the day before."""
-    return report_archive.period_of(
-        kind, scheduled_on if kind == "daily" else scheduled_on - timedelta(days=1)
-    )
+    return archive.period_of(kind, scheduled_on if kind == "daily" else scheduled_on - timedelta(days=1))
 
 
 def _report_schedule(kind: ReportKind) -> dg.ScheduleDefinition:
@@ -199,11 +197,11 @@ def report_runs(first: date, last: date) -> list[tuple[str, str, str]]:
     runs = [(JOB_NAMES["daily"], first.isoformat(), last.isoformat())]
     for kind in ("weekly", "monthly", "quarterly"):
         periods = []
-        period = report_archive.period_of(kind, first)
+        period = archive.period_of(kind, first)
         while period.start <= last:
             if period.end <= last:
                 periods.append(period)
-            period = report_archive.period_of(kind, period.end + timedelta(days=1))
+            period = archive.period_of(kind, period.end + timedelta(days=1))
         if periods:
             runs.append((JOB_NAMES[kind], periods[0].start.isoformat(), periods[-1].start.isoformat()))
     return runs

@@ -3,10 +3,10 @@
 import dagster as dg
 
 from gcx import database
+from gcx.ingestion.datasets import DATASETS_BY_TABLE
+from gcx.ingestion.load import ensure_raw_schema
 from gcx_pipelines.defs.ingestion import defs
 from gcx_pipelines.defs.ingestion.assets import bronze_assets, raw_assets, reconciliation_checks
-from gcx_pipelines.defs.ingestion.datasets import DATASETS_BY_TABLE
-from gcx_pipelines.defs.ingestion.load import ensure_raw_schema
 from gcx_pipelines.resources import GcxResource
 
 

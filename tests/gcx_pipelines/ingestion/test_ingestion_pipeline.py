@@ -9,14 +9,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from gcx import database
-from gcx_pipelines.defs.ingestion import extract, lake
+from gcx.ingestion import extract, lake
+from gcx.ingestion.datasets import DATASETS_BY_TABLE
+from gcx.ingestion.reconcile import reconcile
 from gcx_pipelines.defs.ingestion.assets import (
     build_bronze_asset,
     build_raw_asset,
     build_reconciliation_check,
 )
-from gcx_pipelines.defs.ingestion.datasets import DATASETS_BY_TABLE
-from gcx_pipelines.defs.ingestion.reconcile import reconcile
 from gcx_pipelines.resources import GcxResource
 
 DAY = date(2024, 2, 6)  # a Tuesday

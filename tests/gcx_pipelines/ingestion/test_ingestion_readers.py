@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from gcx_pipelines.defs.ingestion import extract
-from gcx_pipelines.defs.ingestion.datasets import DATASETS_BY_TABLE
+from gcx.ingestion import extract
+from gcx.ingestion.datasets import DATASETS_BY_TABLE
 
 KYC = DATASETS_BY_TABLE["compliance__kyc_checks"]
 SESSIONS = DATASETS_BY_TABLE["platform__app_sessions"]

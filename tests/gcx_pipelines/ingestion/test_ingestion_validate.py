@@ -7,8 +7,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from gcx_pipelines.defs.ingestion.datasets import DATASETS_BY_TABLE
-from gcx_pipelines.defs.ingestion.validate import (
+from gcx.ingestion.datasets import DATASETS_BY_TABLE
+from gcx.ingestion.validate import (
     READ_ERROR,
     SOURCE_ROW,
     TEXT,

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gcx_pipelines.defs.ingestion.datasets import DATASETS, DATASETS_BY_TABLE, Dataset
-from gcx_pipelines.defs.ingestion.validate import Column, Reference, validate, validate_record
+from gcx.ingestion.datasets import DATASETS, DATASETS_BY_TABLE, Dataset
+from gcx.ingestion.validate import Column, Reference, validate, validate_record
 
 DAY = date(2026, 11, 20)
 MEMBERS = ("MBR0001", "MBR0002")

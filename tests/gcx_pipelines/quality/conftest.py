@@ -7,9 +7,9 @@ import pytest
 from quality_rows import GOOD_ROWS, REFERENCE_DAY, remove_written, replace_partition
 
 from gcx import database
+from gcx.ingestion.load import ensure_raw_schema
+from gcx.quality.results import ensure_quality_schema
 from gcx.settings import Settings
-from gcx_pipelines.defs.ingestion.load import ensure_raw_schema
-from gcx_pipelines.defs.quality.results import ensure_quality_schema
 
 
 @pytest.fixture(scope="session")

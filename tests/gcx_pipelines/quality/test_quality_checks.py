@@ -11,16 +11,16 @@ import pytest
 from quality_rows import DAY, GOOD_ROWS, log_load, replace_partition, replace_quarantine
 
 from gcx import database
+from gcx.quality import reconciliation
+from gcx.quality.suites import SUITES
+from gcx.quality.validation import lake_file
 from gcx_pipelines.defs import quality
-from gcx_pipelines.defs.quality import reconciliation
 from gcx_pipelines.defs.quality.checks import (
     BRONZE_CHECK_NAME,
     FCT_TRADES_ASSET_KEY,
     RAW_CHECK_NAME,
     TRADES_RECONCILIATION_CHECK_NAME,
 )
-from gcx_pipelines.defs.quality.suites import SUITES
-from gcx_pipelines.defs.quality.validation import lake_file
 from gcx_pipelines.resources import GcxResource
 
 daily = dg.DailyPartitionsDefinition(start_date="2024-01-01")

@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 import dagster as dg
 
-from gcx_pipelines.defs.quality.results import ensure_quality_schema, record_check_result
+from gcx.quality.results import ensure_quality_schema, record_check_result
 
 D1 = date(2024, 5, 1)
 
@@ -73,7 +73,7 @@ def test_record_check_result_keeps_one_row_per_execution(conn):
 
 
 def test_schema_creation_is_idempotent(conn):
-    from gcx_pipelines.defs.quality import results
+    from gcx.quality import results
 
     results._ensured.clear()
     ensure_quality_schema(conn)

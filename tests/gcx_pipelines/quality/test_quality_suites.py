@@ -8,8 +8,8 @@ import pyarrow.parquet as pq
 import pytest
 from quality_rows import DAY, GOOD_ROWS, replace_partition, replace_quarantine
 
-from gcx_pipelines.defs.quality.suites import SUITES, suite_for
-from gcx_pipelines.defs.quality.validation import lake_file, validate_bronze_partition, validate_raw_partition
+from gcx.quality.suites import SUITES, suite_for
+from gcx.quality.validation import lake_file, validate_bronze_partition, validate_raw_partition
 
 GCX_PRICE = "expect_column_values_to_be_between(price_ghs_per_t) where venue = GCX"
 
@@ -210,7 +210,7 @@ def test_a_missing_lake_file_fails(conn, settings):
 
 def test_suites_agree_with_the_ingestion_registry():
     """What ingestion lets into raw must not fail a suite for a value set or a missing value."""
-    from gcx_pipelines.defs.ingestion.datasets import DATASETS_BY_TABLE
+    from gcx.ingestion.datasets import DATASETS_BY_TABLE
 
     assert set(DATASETS_BY_TABLE) == {s.name for s in SUITES}
     for suite in SUITES:

@@ -24,15 +24,15 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from gcx import database, report_archive
+from gcx import database
+from gcx.reports import archive, pdf
+from gcx.reports.build import generate_report
+from gcx.reports.content import collect_report
+from gcx.reports.mail import NOT_CONFIGURED
+from gcx.reports.sections import SECTIONS, fetch_section
 from gcx.settings import Settings
 from gcx_pipelines.defs import reports
-from gcx_pipelines.defs.reports import pdf
 from gcx_pipelines.defs.reports.assets import REPORT_SCHEDULES, report_runs
-from gcx_pipelines.defs.reports.build import generate_report
-from gcx_pipelines.defs.reports.content import collect_report
-from gcx_pipelines.defs.reports.mail import NOT_CONFIGURED
-from gcx_pipelines.defs.reports.sections import SECTIONS, fetch_section
 from gcx_pipelines.resources import GcxResource
 from tests.conftest import WORLD_DAYS, WORLD_START
 
@@ -79,7 +79,7 @@ def platform(built_platform: Settings):
         shutil.rmtree(built_platform.reports_dir, ignore_errors=True)
         return
     for path in built_platform.reports_dir.glob("*/*"):
-        if path not in before and path.parent.name != report_archive.STAGING:
+        if path not in before and path.parent.name != archive.STAGING:
             shutil.rmtree(path)
 
 
@@ -177,7 +177,7 @@ def csv_value(value) -> str:
 def test_the_range_run_makes_one_daily_report_per_day_and_records_no_email(daily_run, platform, busy_days):
     first = busy_days[0]
     days = [first, first + timedelta(days=1)]
-    listed = {(f.kind, f.period, f.format) for f in report_archive.list_reports(platform)}
+    listed = {(f.kind, f.period, f.format) for f in archive.list_reports(platform)}
     assert {("daily", day.isoformat(), fmt) for day in days for fmt in ("pdf", "xlsx", "csv")} <= listed
     materializations = daily_run.asset_materializations_for_node("reports__daily_compliance_report")
     assert sorted(m.partition for m in materializations) == [d.isoformat() for d in days]
@@ -188,8 +188,8 @@ def test_the_range_run_makes_one_daily_report_per_day_and_records_no_email(daily
 
 def test_daily_pdf_has_every_section_with_the_marts_counts(daily_run, platform, busy_days):
     day = busy_days[0]
-    period = report_archive.period_of("daily", day)
-    path = report_archive.report_path(platform, f"daily/{day}/{report_archive.file_name(period, 'pdf')}")
+    period = archive.period_of("daily", day)
+    path = archive.report_path(platform, f"daily/{day}/{archive.file_name(period, 'pdf')}")
     lines = pdf_lines(path)
     text = "\n".join(lines)
 
@@ -223,10 +223,10 @@ def test_daily_pdf_has_every_section_with_the_marts_counts(daily_run, platform, 
 
 def test_daily_xlsx_and_csv_hold_exactly_the_marts_rows(daily_run, platform, busy_days):
     day = busy_days[0]
-    period = report_archive.period_of("daily", day)
-    folder = report_archive.report_dir(platform, period)
-    workbook = load_workbook(folder / report_archive.file_name(period, "xlsx"), read_only=True)
-    csvs = zipfile.ZipFile(folder / report_archive.file_name(period, "csv"))
+    period = archive.period_of("daily", day)
+    folder = archive.report_dir(platform, period)
+    workbook = load_workbook(folder / archive.file_name(period, "xlsx"), read_only=True)
+    csvs = zipfile.ZipFile(folder / archive.file_name(period, "csv"))
     assert workbook.sheetnames == ["overview", *(spec.key for spec in SECTIONS)]
     assert sorted(csvs.namelist()) == sorted(f"{spec.key}.csv" for spec in SECTIONS)
     for spec in SECTIONS:
@@ -255,7 +255,7 @@ def test_daily_xlsx_and_csv_hold_exactly_the_marts_rows(daily_run, platform, bus
 
 
 def test_weekly_summary_counts_the_whole_week(platform, busy_days, no_smtp):
-    week = report_archive.period_of("weekly", busy_days[-1])
+    week = archive.period_of("weekly", busy_days[-1])
     result = dg.materialize(
         [reports.assets.weekly_compliance_summary],
         partition_key=week.start.isoformat(),
@@ -281,7 +281,7 @@ def test_weekly_summary_counts_the_whole_week(platform, busy_days, no_smtp):
 
 
 def test_long_tables_say_how_many_rows_are_left_out(platform, busy_days, tmp_path, monkeypatch):
-    period = report_archive.period_of("weekly", busy_days[-1])
+    period = archive.period_of("weekly", busy_days[-1])
     with database.connect("warehouse", settings=platform) as conn:
         report = collect_report(conn, period)
     monkeypatch.setattr(pdf, "MAX_TABLE_ROWS", 1)
@@ -294,7 +294,7 @@ def test_long_tables_say_how_many_rows_are_left_out(platform, busy_days, tmp_pat
 
 
 def test_a_missing_alerts_table_is_reported_as_not_available_never_as_zero(platform, busy_days, tmp_path):
-    period = report_archive.period_of("daily", busy_days[0])
+    period = archive.period_of("daily", busy_days[0])
     spec = next(s for s in SECTIONS if s.key == "surveillance_alerts")
     with database.connect("warehouse", settings=platform) as conn:
         report = collect_report(conn, period)
@@ -341,7 +341,7 @@ def test_report_is_emailed_with_its_pdf_and_xlsx_to_a_real_smtp_server(platform,
             smtp_sender="reports@gcx.test",
             smtp_recipients=["cco@gcx.test", "surveillance@gcx.test"],
         )
-        generated = generate_report(settings, report_archive.period_of("daily", busy_days[-1]))
+        generated = generate_report(settings, archive.period_of("daily", busy_days[-1]))
     finally:
         controller.stop()
 

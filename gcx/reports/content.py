@@ -13,8 +13,8 @@ from datetime import UTC, date, datetime
 import psycopg
 
 from gcx import clock
-from gcx.report_archive import Period
-from gcx_pipelines.defs.reports.sections import SECTIONS, Section, fetch_section, table_exists
+from gcx.reports.archive import Period
+from gcx.reports.sections import SECTIONS, Section, fetch_section, table_exists
 
 TIMEZONE_LABEL = "Africa/Accra (UTC+0, no daylight saving)"
 

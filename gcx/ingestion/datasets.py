@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from gcx_pipelines.defs.ingestion.validate import (
+from gcx.ingestion.validate import (
     BIGINT,
     BOOLEAN,
     DATE,

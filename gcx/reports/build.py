@@ -12,13 +12,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gcx import database, report_archive
-from gcx.report_archive import Period
+from gcx import database
+from gcx.reports import archive
+from gcx.reports.archive import Period
+from gcx.reports.content import Report, collect_report
+from gcx.reports.mail import send_report
+from gcx.reports.pdf import render_pdf, section_heading
+from gcx.reports.spreadsheets import write_csv_zip, write_xlsx
 from gcx.settings import Settings
-from gcx_pipelines.defs.reports.content import Report, collect_report
-from gcx_pipelines.defs.reports.mail import send_report
-from gcx_pipelines.defs.reports.pdf import render_pdf, section_heading
-from gcx_pipelines.defs.reports.spreadsheets import write_csv_zip, write_xlsx
 
 
 @dataclass
@@ -43,16 +44,16 @@ def generate_report(settings: Settings, period: Period, *, send: bool = True) ->
     timings: dict[str, float] = {}
     with _timed(timings, "query marts"), database.connect("warehouse", settings=settings) as conn:
         report = collect_report(conn, period)
-    staged = report_archive.staging_dir(settings, period)
+    staged = archive.staging_dir(settings, period)
     try:
-        names = {fmt: report_archive.file_name(period, fmt) for fmt in report_archive.FORMAT_SUFFIXES}
+        names = {fmt: archive.file_name(period, fmt) for fmt in archive.FORMAT_SUFFIXES}
         with _timed(timings, "PDF (charts + layout)"):
             pages = render_pdf(report, staged / names["pdf"])
         with _timed(timings, "XLSX + CSV"):
             write_xlsx(staged / names["xlsx"], report.sections, report.overview())
             write_csv_zip(staged / names["csv"], report.sections)
         with _timed(timings, "archive"):
-            folder = report_archive.publish(settings, period, staged)
+            folder = archive.publish(settings, period, staged)
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 from psycopg import sql
 
-from gcx_pipelines.defs.quality.suites import DatasetSuite, Expect, partition_parameters, suite_for
+from gcx.quality.suites import DatasetSuite, Expect, partition_parameters, suite_for
 
 if TYPE_CHECKING:
     import pandas as pd

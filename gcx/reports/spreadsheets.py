@@ -18,7 +18,7 @@ from typing import Any
 
 from openpyxl import Workbook
 
-from gcx_pipelines.defs.reports.sections import Section
+from gcx.reports.sections import Section
 
 NOT_AVAILABLE_HEADER = "not_available"
 

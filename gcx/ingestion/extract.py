@@ -29,8 +29,8 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 from psycopg import sql
 
-from gcx_pipelines.defs.ingestion.datasets import Dataset
-from gcx_pipelines.defs.ingestion.validate import READ_ERROR, SOURCE_ROW, Column
+from gcx.ingestion.datasets import Dataset
+from gcx.ingestion.validate import READ_ERROR, SOURCE_ROW, Column
 
 LINE = "_line"
 """Bronze column of file datasets: the line's exact bytes, without its line terminator."""

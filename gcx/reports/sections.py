@@ -13,7 +13,7 @@ from typing import Any
 
 import psycopg
 
-from gcx.report_archive import Period
+from gcx.reports.archive import Period
 
 
 @dataclass(frozen=True)

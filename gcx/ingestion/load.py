@@ -23,10 +23,10 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 from psycopg import sql
 
-from gcx_pipelines.defs.ingestion import lake
-from gcx_pipelines.defs.ingestion.datasets import Dataset
-from gcx_pipelines.defs.ingestion.extract import LINE
-from gcx_pipelines.defs.ingestion.validate import READ_ERROR, SOURCE_ROW, Reference, find_duplicates, validate
+from gcx.ingestion import lake
+from gcx.ingestion.datasets import Dataset
+from gcx.ingestion.extract import LINE
+from gcx.ingestion.validate import READ_ERROR, SOURCE_ROW, Reference, find_duplicates, validate
 
 RAW_SCHEMA_SQL = Path(__file__).with_name("raw_schema.sql")
 RAW_SCHEMA_LOCK = 4_237_001

@@ -15,8 +15,8 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from gcx_pipelines.defs.ingestion import lake
-from gcx_pipelines.defs.ingestion.datasets import Dataset
+from gcx.ingestion import lake
+from gcx.ingestion.datasets import Dataset
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,9 @@ from reportlab.lib.units import cm
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from reportlab.platypus.flowables import Flowable
 
-from gcx_pipelines.defs.reports.charts import bar_chart_png
-from gcx_pipelines.defs.reports.content import TIMEZONE_LABEL, Report
-from gcx_pipelines.defs.reports.sections import Section, category_counts
+from gcx.reports.charts import bar_chart_png
+from gcx.reports.content import TIMEZONE_LABEL, Report
+from gcx.reports.sections import Section, category_counts
 
 MAX_TABLE_ROWS = 40
 MAX_CELL_CHARS = 36

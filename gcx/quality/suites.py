@@ -18,7 +18,7 @@ ingestion allows) and `horizon` (ten years on, for dates that may lie in the fut
 dates, delistings).
 
 Enums are the value sets of gcx/simulator/exchange_schema.sql and of the ingestion registry
-(gcx_pipelines/defs/ingestion/datasets.py); a test keeps the two registries in step. This module
+(gcx/ingestion/datasets.py); a test keeps the two registries in step. This module
 does not import ingestion's, so that the checks load on their own. An expectation may be given
 severity "warning": reported, never blocking.
 """

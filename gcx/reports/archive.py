@@ -1,7 +1,7 @@
 """The compliance-report archive under ``settings.reports_dir``: its layout, listing and safe paths.
 
 Standard library only, so the API can list and serve reports without importing the report
-builder (matplotlib, reportlab, Dagster). The builder (gcx_pipelines/defs/reports/) writes through
+builder (matplotlib, reportlab). The builder (gcx/reports/build.py) writes through
 `staging_dir` and `publish` from here, so the layout is written down once.
 
 Layout, one folder per report (kind and period), periods in Africa/Accra time (= UTC):
