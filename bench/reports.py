@@ -95,7 +95,7 @@ def main(trades: int = 1_000_000, days: int = DAYS) -> dict[str, object]:
             figures[f"{kind}: XLSX KiB"] = round(generated.files["xlsx"].stat().st_size / 1024)
             print(f"  {wall:.1f} s {generated.timings}", flush=True)
         if days <= 120:  # what `make demo` adds: every day's report in one run, as the Dagster job makes them
-            from gcx_pipelines.defs.reports import REPORTS_JOB
+            from gcx_pipelines.defs.reports.schedules import REPORTS_JOB
             from gcx_pipelines.launch import materialize
 
             print(f"gcx materialize --job {REPORTS_JOB} over all {days} days ...", flush=True)

@@ -79,7 +79,7 @@ def materialize(
         print(f"No source data between {start} and {end} (sources cover {found}).")
         return False
     print(f"Materializing {days} ({(days.last - days.first).days + 1} daily partitions) ...")
-    from gcx_pipelines.defs.reports import REPORTS_JOB, report_runs
+    from gcx_pipelines.defs.reports.schedules import REPORTS_JOB, report_runs
 
     # Reports of different period kinds cannot share a job (one partitioning per job): one run per kind.
     runs = (

@@ -1,16 +1,41 @@
-"""The platform's one daily partitioning: a partition is a UTC day (Ghana keeps UTC, no DST).
+"""The platform's one daily partitioning and clock for schedules: a partition is a UTC day, and
+schedules run in Africa/Accra time, which is UTC all year (Ghana keeps no daylight saving).
 
 `end_offset=1` makes today's partition available while the day is still running, so the hourly
 ingestion can fill it as the session goes on; re-running a partition replaces it.
-Every domain (ingestion, dbt, quality, reports) imports `daily_partitions` from here so that every daily asset
-lines up with the ingestion partitions.
+Every domain (ingestion, dbt, quality, ml, reports) imports `daily_partitions` from here so that
+every daily asset lines up with the ingestion partitions, and `daily_schedule` for a schedule that
+runs a job for the day it fires on.
 """
 
 from datetime import date, timedelta
 
 import dagster as dg
 
+TIMEZONE = "Africa/Accra"
+"""GCX's own time zone: every schedule's execution_timezone."""
+
 daily_partitions = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_offset=1)
+
+
+def daily_schedule(name: str, job, cron_schedule: str, description: str) -> dg.ScheduleDefinition:
+    """A schedule that runs `job` for the day it fires on (Accra time): that day's partition, once
+    per tick (the run key is the tick's minute), re-running it replaces it."""
+
+    @dg.schedule(
+        name=name,
+        job=job,
+        cron_schedule=cron_schedule,
+        execution_timezone=TIMEZONE,
+        description=description,
+    )
+    def todays_partition(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        fired_at = context.scheduled_execution_time
+        return dg.RunRequest(
+            run_key=f"{name}-{fired_at:%Y-%m-%dT%H:%M}", partition_key=fired_at.date().isoformat()
+        )
+
+    return todays_partition
 
 
 def run_days(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> list[date]:

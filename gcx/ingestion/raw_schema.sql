@@ -14,7 +14,7 @@
 -- version, keyed by (primary key, updated_at); staging keeps the latest version.
 -- This schema holds clear PII and is readable only by the platform and compliance roles.
 --
--- gcx_pipelines/defs/ingestion/datasets.py declares the same columns with their validation rules;
+-- gcx/ingestion/datasets.py declares the same columns with their validation rules;
 -- a test checks that the two agree. Changing a column here means changing it there too.
 
 create schema if not exists raw;

@@ -6,7 +6,7 @@ import dagster as dg
 import pytest
 
 from gcx import database
-from gcx_pipelines.defs.dbt import defs, warehouse_dbt_models
+from gcx_pipelines.defs.dbt.assets import dbt_resource, warehouse_dbt_models
 from gcx_pipelines.project import dbt_project
 from gcx_pipelines.resources import GcxResource
 from tests.dbt_project import raw_rows
@@ -16,8 +16,9 @@ SPECS = {spec.key: spec for spec in warehouse_dbt_models.specs}
 
 def test_the_manifest_is_prepared_when_the_definitions_load(settings):
     assert dbt_project.manifest_path.exists()
-    with_gcx = dg.Definitions.merge(
-        defs, dg.Definitions(resources={"gcx": GcxResource(home=str(settings.home))})
+    with_gcx = dg.Definitions(
+        assets=[warehouse_dbt_models],
+        resources={"dbt": dbt_resource(), "gcx": GcxResource(home=str(settings.home))},
     )
     assert dg.AssetKey(["marts", "fct_trades"]) in with_gcx.resolve_asset_graph().get_all_asset_keys()
 
@@ -73,7 +74,7 @@ def test_a_run_builds_through_the_gcx_resource(settings):
     result = dg.materialize(
         [warehouse_dbt_models],
         selection=dg.AssetSelection.assets(*selection),
-        resources={"dbt": defs.resources["dbt"], "gcx": GcxResource(home=str(settings.home))},
+        resources={"dbt": dbt_resource(), "gcx": GcxResource(home=str(settings.home))},
         raise_on_error=True,
     )
     assert result.success

@@ -6,11 +6,8 @@ import dagster as dg
 import pytest
 
 from gcx import database
-from gcx_pipelines.defs.orchestration import (
-    end_of_day_schedule,
-    hourly_ingestion_schedule,
-    record_run_failure,
-)
+from gcx_pipelines.defs.orchestration.schedules import end_of_day_schedule, hourly_ingestion_schedule
+from gcx_pipelines.defs.orchestration.sensors import record_run_failure
 from gcx_pipelines.resources import GcxResource
 
 
@@ -71,13 +68,16 @@ def test_schedules_run_on_accra_time(defs, name, cron):
 def test_hourly_schedule_ingests_the_current_day():
     context = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 3, 3, 11, 15, tzinfo=UTC))
     request = hourly_ingestion_schedule(context)
-    assert (request.partition_key, request.run_key) == ("2026-03-03", "hourly-2026-03-03T11")
+    assert (request.partition_key, request.run_key) == (
+        "2026-03-03",
+        "hourly_ingestion_schedule-2026-03-03T11:15",
+    )
 
 
 def test_end_of_day_schedule_builds_the_day_once():
     context = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 3, 3, 18, 0, tzinfo=UTC))
     request = end_of_day_schedule(context)
-    assert (request.partition_key, request.run_key) == ("2026-03-03", "eod-2026-03-03")
+    assert (request.partition_key, request.run_key) == ("2026-03-03", "end_of_day_schedule-2026-03-03T18:00")
 
 
 def test_failed_runs_are_recorded_in_the_warehouse(settings):

@@ -1,4 +1,6 @@
-"""The retention policy as a Dagster asset, job and schedule (the policy itself: gcx/governance/retention.py)."""
+"""The retention policy as a Dagster asset (the policy itself: gcx/governance/retention.py; its
+schedule: schedules.py). Erasure of a platform user's personal data is a command, not an asset:
+`gcx privacy erase`."""
 
 from collections import Counter
 from datetime import date
@@ -10,7 +12,6 @@ from gcx_pipelines.resources import GcxResource
 
 GROUP = "governance"
 OWNERS = ["team:data-engineering"]
-TIMEZONE = "Africa/Accra"
 ARCHIVED_DATASETS = [policy for policy in retention.POLICIES if policy.action == "archive"]
 
 
@@ -52,16 +53,3 @@ def policy_table() -> str:
             f"| {policy.relation} | {policy.action} | {policy.keep_days or 'all'} | {policy.reason} |"
         )
     return "\n".join(lines)
-
-
-retention_job = dg.define_asset_job(
-    "retention_job",
-    selection=dg.AssetSelection.assets(archived_partitions),
-    description="Apply the retention policy: archive partitions past their retention to the lake.",
-)
-
-
-@dg.schedule(job=retention_job, cron_schedule="30 2 * * *", execution_timezone=TIMEZONE)
-def retention_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    """02:30 Accra, when nothing else runs: the day's retention, once (run_key per day)."""
-    return dg.RunRequest(run_key=f"retention-{context.scheduled_execution_time:%Y-%m-%d}")

@@ -12,9 +12,9 @@ raw.ingestion_log (at most `MAX_PARTITIONS_PER_RUN`, newest first), or else the 
 `build_quality_checks(partitions_def=daily_partitions)` makes the raw and bronze checks partitioned
 too, as ingestion's own reconciliation checks are (Dagster marks this preview): then the UI shows
 their status per partition and can launch them for a chosen partition. Partitioned checks must be
-loaded together with the assets they check and share their partitions definition, so the default
-(`defs`, no partitions_def) stays unpartitioned and loads on its own; definitions.py may build them
-with ingestion's `daily_partitions` instead.
+loaded together with the assets they check and share their partitions definition, so the ones
+the code location loads (`quality_checks`, no partitions_def) stay unpartitioned and load on their
+own.
 """
 
 import warnings
@@ -364,3 +364,7 @@ def build_quality_checks(
             *(build_bronze_check(suite, partitions_def) for suite in SUITES),
             build_trades_reconciliation_check(),
         ]
+
+
+quality_checks = build_quality_checks()
+"""The checks the code location loads: unpartitioned, so they also run on their own (see above)."""

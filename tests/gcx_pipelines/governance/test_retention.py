@@ -21,7 +21,8 @@ from api.catalog import load_manifest, manifest_path
 from api.main import create_app
 from gcx import clock, database
 from gcx.governance import retention
-from gcx_pipelines.defs.governance import archived_partitions, retention_schedule
+from gcx_pipelines.defs.governance.assets import archived_partitions
+from gcx_pipelines.defs.governance.schedules import retention_schedule
 from gcx_pipelines.resources import GcxResource
 
 ARCHIVED = [policy for policy in retention.POLICIES if policy.action == "archive"]

@@ -5,7 +5,7 @@ import dagster as dg
 from gcx import database
 from gcx.ingestion.datasets import DATASETS_BY_TABLE
 from gcx.ingestion.load import ensure_raw_schema
-from gcx_pipelines.defs.ingestion import defs
+from gcx_pipelines.defs import ingestion
 from gcx_pipelines.defs.ingestion.assets import bronze_assets, raw_assets, reconciliation_checks
 from gcx_pipelines.resources import GcxResource
 
@@ -15,7 +15,9 @@ def test_every_dataset_has_a_bronze_raw_and_check():
 
 
 def test_ingestion_definitions_load_with_the_gcx_resource(tmp_path):
-    full = dg.Definitions.merge(defs, dg.Definitions(resources={"gcx": GcxResource(home=str(tmp_path))}))
+    full = dg.load_definitions_from_package_module(
+        ingestion, resources={"gcx": GcxResource(home=str(tmp_path))}
+    )
     dg.Definitions.validate_loadable(full)
     job = full.resolve_job_def("landing_drops_job")
     assert len(job.asset_layer.selected_asset_keys) == 16

@@ -9,8 +9,7 @@ import pytest
 
 from gcx import clock, database
 from gcx.ingestion.load import ensure_raw_schema
-from gcx_pipelines.defs.ingestion import landing_drops_job
-from gcx_pipelines.defs.ingestion.sensors import landing_folder_sensor
+from gcx_pipelines.defs.ingestion.sensors import landing_drops_job, landing_folder_sensor
 from gcx_pipelines.resources import GcxResource
 
 

@@ -14,15 +14,18 @@ from gcx import database
 from gcx.quality import reconciliation
 from gcx.quality.suites import SUITES
 from gcx.quality.validation import lake_file
-from gcx_pipelines.defs import quality
 from gcx_pipelines.defs.quality.checks import (
     BRONZE_CHECK_NAME,
     FCT_TRADES_ASSET_KEY,
     RAW_CHECK_NAME,
     TRADES_RECONCILIATION_CHECK_NAME,
+    build_quality_checks,
+    quality_checks,
 )
 from gcx_pipelines.resources import GcxResource
 
+QUALITY = dg.Definitions(asset_checks=quality_checks)
+"""The quality checks as the code location loads them."""
 daily = dg.DailyPartitionsDefinition(start_date="2024-01-01")
 TRADES = "exchange__trades"
 GCX_PRICE = "expect_column_values_to_be_between(price_ghs_per_t) where venue = GCX"
@@ -50,8 +53,8 @@ def results_of_run(run_id: str) -> list[tuple]:
 
 
 def test_checks_load_on_their_own_and_only_raw_suites_block(resources):
-    dg.Definitions.validate_loadable(dg.Definitions.merge(quality.defs, dg.Definitions(resources=resources)))
-    specs = [spec for checks in quality.defs.asset_checks for spec in checks.check_specs]
+    dg.Definitions.validate_loadable(dg.Definitions.merge(QUALITY, dg.Definitions(resources=resources)))
+    specs = [spec for checks in QUALITY.asset_checks for spec in checks.check_specs]
     assert len(specs) == 2 * len(SUITES) + 1 == 39
     assert {s.asset_key for s in specs if s.blocking} == {dg.AssetKey(["raw", s.name]) for s in SUITES}
     assert {s.asset_key for s in specs if s.name == BRONZE_CHECK_NAME} == {
@@ -64,8 +67,9 @@ def test_checks_load_on_their_own_and_only_raw_suites_block(resources):
 
 def test_importing_the_checks_imports_neither_great_expectations_nor_ingestion():
     code = (
-        "import sys, gcx_pipelines.defs.quality; "
-        "print(sorted(m for m in ('great_expectations', 'pandas', 'gcx_pipelines.defs.ingestion') if m in sys.modules))"
+        "import sys, gcx_pipelines.defs.quality.checks; "
+        "print(sorted(m for m in ('great_expectations', 'pandas', 'gcx.ingestion', 'gcx_pipelines.defs.ingestion')"
+        " if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
@@ -83,7 +87,7 @@ def _raw_trades_stand_in(rows):
     def stg_trades() -> None:
         """Stands in for dbt staging: must not run when the raw check fails."""
 
-    return [raw_trades, stg_trades, check_def(quality.defs, raw_trades.key, RAW_CHECK_NAME)]
+    return [raw_trades, stg_trades, check_def(QUALITY, raw_trades.key, RAW_CHECK_NAME)]
 
 
 def test_raw_check_passes_on_the_runs_partition_and_lets_downstream_run(resources, reference_instruments):
@@ -136,7 +140,7 @@ def test_in_ingestions_first_partition_earlier_rows_pass(resources):
         with gcx.connect("warehouse") as conn:
             replace_partition(conn, dataset, date.fromisoformat(context.partition_key), rows)
 
-    check = check_def(quality.defs, raw_members.key, RAW_CHECK_NAME)
+    check = check_def(QUALITY, raw_members.key, RAW_CHECK_NAME)
     first = dg.materialize([raw_members, check], partition_key="2024-01-01", resources=resources)
     assert first.get_asset_check_evaluations()[0].passed
     later = dg.materialize(
@@ -156,7 +160,7 @@ def test_check_without_a_partition_checks_what_ingestion_loaded_since(resources,
         replace_partition(conn, dataset, day, GOOD_ROWS[dataset])
         log_load(conn, dataset, day, raw_rows=2)
     key = dg.AssetKey(["raw", dataset])
-    run = [dg.AssetSpec(key), check_def(quality.defs, key, RAW_CHECK_NAME)]
+    run = [dg.AssetSpec(key), check_def(QUALITY, key, RAW_CHECK_NAME)]
 
     first = dg.materialize(run, selection=dg.AssetSelection.checks_for_assets(key), resources=resources)
     assert [row[2] for row in results_of_run(first.run_id)] == days
@@ -173,7 +177,7 @@ def test_check_without_a_partition_checks_what_ingestion_loaded_since(resources,
 @pytest.mark.filterwarnings("error::dagster.PreviewWarning")
 def test_partitioned_checks_report_per_partition(resources, conn):
     dataset = "platform__users"
-    defs = quality.build_defs(partitions_def=daily)
+    defs = dg.Definitions(asset_checks=build_quality_checks(partitions_def=daily))
 
     @dg.asset(key=["raw", dataset], partitions_def=daily)
     def raw_users(context: dg.AssetExecutionContext, gcx: GcxResource) -> None:
@@ -216,7 +220,7 @@ def test_bronze_check_runs_after_the_raw_load_and_counts_every_row(resources):
             replace_quarantine(conn, dataset, day, 1)
             log_load(conn, dataset, day, raw_rows=2, quarantined=1)
 
-    check = check_def(quality.defs, bronze.key, BRONZE_CHECK_NAME)
+    check = check_def(QUALITY, bronze.key, BRONZE_CHECK_NAME)
     result = dg.materialize([bronze, raw, check], partition_key="2024-07-01", resources=resources)
     [evaluation] = result.get_asset_check_evaluations()
     assert evaluation.passed, evaluation.description
@@ -267,7 +271,7 @@ def _fct_trades_stand_in(updated_ats: list[str]):
             for n, updated in enumerate(updated_ats):
                 conn.execute("insert into test_quality_marts.fct_trades values (%s, %s)", (f"T{n}", updated))
 
-    return [fct_trades, check_def(quality.defs, FCT_TRADES_ASSET_KEY, TRADES_RECONCILIATION_CHECK_NAME)]
+    return [fct_trades, check_def(QUALITY, FCT_TRADES_ASSET_KEY, TRADES_RECONCILIATION_CHECK_NAME)]
 
 
 def test_trades_reconcile_from_source_to_mart(resources, conn, empty_exchange, fct_trades_table):

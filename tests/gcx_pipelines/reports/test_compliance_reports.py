@@ -31,8 +31,9 @@ from gcx.reports.content import collect_report
 from gcx.reports.mail import NOT_CONFIGURED
 from gcx.reports.sections import SECTIONS, fetch_section
 from gcx.settings import Settings
-from gcx_pipelines.defs import reports
-from gcx_pipelines.defs.reports.assets import REPORT_SCHEDULES, report_runs
+from gcx_pipelines.defs.reports import schedules
+from gcx_pipelines.defs.reports.assets import weekly_compliance_summary
+from gcx_pipelines.defs.reports.schedules import REPORT_SCHEDULES, report_runs
 from gcx_pipelines.resources import GcxResource
 from tests.conftest import WORLD_DAYS, WORLD_START
 
@@ -104,10 +105,8 @@ def busy_days(platform: Settings) -> list[date]:
 def daily_run(platform: Settings, busy_days: list[date], no_smtp) -> dg.ExecuteInProcessResult:
     """`gcx materialize --job compliance_reports_job --start D1 --end D2` as launch.py runs it."""
     first, last = busy_days[0], busy_days[0] + timedelta(days=1)
-    defs = dg.Definitions.merge(
-        reports.defs, dg.Definitions(resources={"gcx": GcxResource(home=str(platform.home))})
-    )
-    return defs.resolve_job_def(reports.REPORTS_JOB).execute_in_process(
+    defs = dg.Definitions(jobs=schedules.report_jobs, resources={"gcx": GcxResource(home=str(platform.home))})
+    return defs.resolve_job_def(schedules.REPORTS_JOB).execute_in_process(
         instance=dg.DagsterInstance.ephemeral(),
         tags={
             ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
@@ -257,7 +256,7 @@ def test_daily_xlsx_and_csv_hold_exactly_the_marts_rows(daily_run, platform, bus
 def test_weekly_summary_counts_the_whole_week(platform, busy_days, no_smtp):
     week = archive.period_of("weekly", busy_days[-1])
     result = dg.materialize(
-        [reports.assets.weekly_compliance_summary],
+        [weekly_compliance_summary],
         partition_key=week.start.isoformat(),
         resources={"gcx": GcxResource(home=str(platform.home))},
         instance=dg.DagsterInstance.ephemeral(),
