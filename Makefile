@@ -20,6 +20,7 @@ $(UV):
 	touch $@
 
 install: .venv/.installed
+	$(RUN) python -m gcx.warehouse.dbt
 
 ## demo: start PostgreSQL, simulate 90 trading days of GCX data, build the warehouse, train and score the
 ## models, make the compliance reports, then serve the live feed, the API, the dashboards and the Dagster UI

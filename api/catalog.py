@@ -33,10 +33,11 @@ from typing import Any, Literal
 import psycopg
 from psycopg import sql
 
-from api.entitlements import COMPLIANCE_ROLES, COMPLIANCE_TIER, ROLES, TIERS
 from gcx import clock
+from gcx.access.entitlements import COMPLIANCE_ROLES, COMPLIANCE_TIER, ROLES, TIERS
 from gcx.governance import roles
 from gcx.settings import Settings
+from gcx.warehouse.dbt import MANIFEST_PATH, prepare_manifest
 from ml.names import MEMBER_RISK_MODEL, SURVEILLANCE_MODEL
 
 log = logging.getLogger(__name__)
@@ -188,19 +189,10 @@ class Dataset:
 # the manifest
 
 
-DBT_MANIFEST = Path(__file__).resolve().parents[1] / "dbt_project" / "target" / "manifest.json"
-"""Where gcx_pipelines/project.py's DbtProject keeps dbt's manifest (a test checks that they agree).
-Not imported from there: importing dagster-dbt would cost the API seconds at its first catalog."""
-
-
 def manifest_path() -> Path:
-    """dbt's manifest; on a fresh clone, where no dbt command has run yet, parsed now by the loader
-    Dagster uses (`prepared_manifest`)."""
-    if DBT_MANIFEST.exists():
-        return DBT_MANIFEST
-    from gcx_pipelines.defs.dbt.assets import prepared_manifest
-
-    return prepared_manifest()
+    """dbt's manifest (gcx/warehouse/dbt.py); made now only where none was ever made (`make install`
+    makes it), never re-parsed here: the API reads what the pipelines built with."""
+    return MANIFEST_PATH if MANIFEST_PATH.exists() else prepare_manifest()
 
 
 def load_manifest(path: Path) -> dict[str, Any]:

@@ -19,10 +19,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import HTTPConnection
 
 from api import ratelimit
-from api.entitlements import COMPLIANCE_ROLES, COMPLIANCE_TIER, tier_at_least
 from api.errors import ApiError
-from api.keys import KeyRejected, Principal, authenticate
 from gcx import clock
+from gcx.access.entitlements import COMPLIANCE_ROLES, COMPLIANCE_TIER, tier_at_least
+from gcx.access.keys import KeyRejected, Principal, authenticate
 from gcx.settings import Settings
 
 # Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` one in its threadpool, and

@@ -23,8 +23,8 @@ import os
 import threading
 import time
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -37,7 +37,7 @@ from psycopg import sql
 
 from api.catalog import Dataset
 from gcx.files import write_atomically
-from gcx.governance.retention import include_archived_partitions
+from gcx.governance.retention import copy_parquet_into
 from gcx.postgres_arrow import arrow_type, copy_csv_options, set_copy_formats
 
 REUSE_S = 300.0
@@ -238,3 +238,58 @@ def _remove_stale(folder: Path) -> None:
                 path.unlink()
         except FileNotFoundError:
             pass
+
+
+EXPORT_SOURCE = "gcx_export_source"
+ARCHIVED_ROWS = "gcx_archived_rows"
+
+
+def include_archived_partitions(conn: psycopg.Connection, query: ExportQuery) -> ExportQuery:
+    """The export query over the warehouse's rows plus the archived partitions its window reaches.
+
+    Must run inside the export's transaction: the archived rows are loaded into a temporary table
+    (dropped at commit) and the query reads a temporary view of both. Unchanged when nothing
+    archived is reached (or nothing was ever archived)."""
+    dataset = query.dataset
+    if conn.execute("select to_regclass('governance.archived_partitions')").fetchone()[0] is None:
+        return query
+    archived = conn.execute(
+        """
+        select partition_date, partition_column, path from governance.archived_partitions
+        where schema_name = %(schema)s and table_name = %(table)s
+          and (%(first)s::date is null or partition_date >= %(first)s::date)
+          and (%(last)s::date is null or partition_date <= %(last)s::date)
+        order by partition_date
+        """,
+        {
+            "schema": dataset.schema,
+            "table": dataset.table,
+            "first": query.start.astimezone(UTC).date() if query.start else None,
+            "last": query.end.astimezone(UTC).date() if query.end else None,
+        },
+    ).fetchall()
+    if not archived:
+        return query
+    relation = sql.Identifier(dataset.schema, dataset.table)
+    column = sql.Identifier(archived[0][1])
+    in_warehouse = {
+        row[0]
+        for row in conn.execute(
+            sql.SQL("select distinct {} from {} where {} = any(%s)").format(column, relation, column),
+            ([day for day, _, _ in archived],),
+        )
+    }
+    files = [Path(path) for day, _, path in archived if day not in in_warehouse]  # the warehouse wins
+    if not files:
+        return query
+    staged = sql.Identifier(ARCHIVED_ROWS)
+    conn.execute(sql.SQL("create temporary table {} (like {}) on commit drop").format(staged, relation))
+    for path in files:
+        copy_parquet_into(conn, staged, path)
+    conn.execute(
+        sql.SQL("create temporary view {} as select * from {} union all select * from {}").format(
+            sql.Identifier(EXPORT_SOURCE), relation, staged
+        )
+    )
+    both = replace(dataset, schema="pg_temp", table=EXPORT_SOURCE)
+    return replace(query, dataset=both)

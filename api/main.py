@@ -1,7 +1,7 @@
 """The GCX API: `create_app(settings)` builds it; `gcx serve` serves it with uvicorn.
 
 Routes live in api/routes/<domain>.py; dependencies (settings, connection, caller) in api/deps.py;
-tiers and roles in api/entitlements.py; the one error shape in api/errors.py; metering and the
+tiers and roles in gcx/access/entitlements.py; the one error shape in api/errors.py; metering and the
 audit log in api/metering.py.
 """
 
@@ -17,12 +17,13 @@ from fastapi.middleware.cors import CORSMiddleware
 from psycopg_pool import ConnectionPool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import dashboards, keys
+from api import dashboards
 from api.dashboards import sessions as dashboard_sessions
 from api.errors import install_error_handlers
 from api.metering import MeteringMiddleware, MeterWriter
 from api.routes import datasets, health, history, me, realtime, reference, reports, risk, surveillance
 from gcx import database
+from gcx.access import keys
 from gcx.governance import roles
 from gcx.settings import Settings, get_settings
 

@@ -15,8 +15,8 @@ from typing import Annotated, Any
 from fastapi import Query
 
 from api.errors import ApiError
-from api.keys import Principal
 from gcx import clock
+from gcx.access.keys import Principal
 
 INTEGER = re.compile(r"-?\d+")
 NS_PER_US = 1_000

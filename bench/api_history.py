@@ -19,10 +19,10 @@ from pathlib import Path
 
 import httpx
 
-from api import keys
 from bench.exports import BARS_DDL, BARS_FILL
 from bench.realtime import _free_port, _gcx, _percentiles, _stop, _wait_until_healthy
 from gcx import database
+from gcx.access import keys
 from gcx.settings import Settings
 
 YEAR = {"start": "2025-01-01T00:00:00Z", "end": "2026-01-01T00:00:00Z"}

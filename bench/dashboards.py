@@ -23,10 +23,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from api import keys
 from api.dashboards.pages import DASHBOARDS
 from bench.local_api import api_in_thread
 from gcx import clock, database
+from gcx.access import keys
 from gcx.settings import Settings
 from gcx.simulator import simulate
 from gcx.simulator.trading_calendar import sessions_before

@@ -27,11 +27,11 @@ from pathlib import Path
 
 import httpx
 
-from api import keys
 from api.catalog import Catalog, relation_columns
 from api.exports import ExportFormat, ExportQuery, prepare_export
 from bench.local_api import api_in_thread
 from gcx import database
+from gcx.access import keys
 from gcx.settings import Settings
 
 BARS_DDL = """

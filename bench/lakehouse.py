@@ -257,7 +257,8 @@ def _dbt_rebuild_bars(settings: Settings, folder: Path) -> dict[str, float]:
     the invocation's wall time (parse included). Artifacts go to `folder`, not the checkout."""
     from dbt.cli.main import dbtRunner
 
-    from gcx_pipelines.project import DBT_PROJECT_DIR, dbt_env, environment
+    from gcx.warehouse.dbt import PROJECT_DIR
+    from gcx_pipelines.project import dbt_env, environment
 
     args = [
         "run",
@@ -265,9 +266,9 @@ def _dbt_rebuild_bars(settings: Settings, folder: Path) -> dict[str, float]:
         "fct_trades fct_ohlcv_1m",
         "--full-refresh",
         "--project-dir",
-        str(DBT_PROJECT_DIR),
+        str(PROJECT_DIR),
         "--profiles-dir",
-        str(DBT_PROJECT_DIR),
+        str(PROJECT_DIR),
         "--target-path",
         str(folder / "target"),
         "--log-path",

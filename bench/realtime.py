@@ -46,8 +46,8 @@ import numpy as np
 import psycopg
 import uvloop
 
-from api import keys
 from gcx import clock, database
+from gcx.access import keys
 from gcx.services import API_WORKERS
 from gcx.settings import Settings
 from gcx.simulator import simulate

@@ -203,7 +203,7 @@ def serve(
 @contextmanager
 def api_tables() -> Iterator[psycopg.Connection]:
     """The warehouse, with the API's tables, on a server that is up (started if need be)."""
-    from api import keys
+    from gcx.access import keys
 
     database.ensure_databases()
     with database.connect("warehouse") as conn:
@@ -218,7 +218,7 @@ def keys_create(
     role: Annotated[str, typer.Option(help="quant, analyst, compliance, executive or admin")] = "quant",
 ) -> None:
     """Create an API key and print it: it is shown this once and stored only as a hash."""
-    from api import keys
+    from gcx.access import keys
 
     with api_tables() as conn:
         try:
@@ -231,7 +231,7 @@ def keys_create(
 @keys_app.command("list")
 def keys_list() -> None:
     """Every key: id, name, tier, role, created and revoked (never the secret)."""
-    from api import keys
+    from gcx.access import keys
 
     with api_tables() as conn:
         for key in keys.list_keys(conn):
@@ -244,7 +244,7 @@ def keys_list() -> None:
 @keys_app.command("revoke")
 def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id (the part after gcx_).")]) -> None:
     """Revoke a key at once; requests with it get 401 revoked_key."""
-    from api import keys
+    from gcx.access import keys
 
     with api_tables() as conn:
         if not keys.revoke_key(conn, key_id):

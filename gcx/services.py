@@ -90,7 +90,7 @@ def platform_services(
 
 def create_demo_keys(settings: Settings) -> list[tuple[str, str, str]]:
     """One new key per demo tier/role, as (tier, role, key); earlier demo keys are revoked."""
-    from api import keys
+    from gcx.access import keys
 
     database.ensure_databases(settings)
     with database.connect("warehouse", settings=settings) as conn:

@@ -17,6 +17,7 @@ import psycopg
 
 from gcx import database
 from gcx.settings import Settings
+from gcx.warehouse.dbt import prepare_manifest
 from gcx_pipelines.instance import PROJECT_ROOT, dagster_environment, platform_instance
 
 EVERYTHING_JOB = "end_of_day_job"
@@ -98,6 +99,7 @@ def run_job(settings: Settings, job_name: str, first_key: str, last_key: str) ->
     from dagster._core.utils import make_new_run_id
 
     run_id = make_new_run_id()
+    prepare_manifest()  # dbt models edited since the last parse are built as they are now
     with platform_instance(settings) as instance, _liveness_lock(settings, run_id) as lock:
         from gcx_pipelines.definitions import defs
 
@@ -185,6 +187,7 @@ def dagster_ui_command(settings: Settings, host: str, port: int) -> tuple[list[s
 def serve_ui(settings: Settings, host: str, port: int) -> int:
     """Serve the Dagster UI (and run the daemon for schedules and sensors) until interrupted."""
     database.ensure_databases(settings)
+    prepare_manifest()
     command, env = dagster_ui_command(settings, host, port)
     print(f"Dagster UI: http://{host}:{port}")
     try:

@@ -1,7 +1,10 @@
-"""The one place that locates the dbt project and says how dbt reaches the warehouse.
+"""The dbt project as Dagster sees it, and how dbt reaches the warehouse.
 
-Everything else imports `dbt_project` (the `DbtProject`) and `dbt_env` from here. Nothing connects
-at import: `dbt_env` computes the connection only when called (at run time, from the run's settings).
+Everything in the code location imports `dbt_project` (the `DbtProject`, located by
+gcx/warehouse/dbt.py) and `dbt_env` from here. Nothing connects or parses at import: `dbt_env`
+computes the connection only when called (at run time, from the run's settings), and the manifest
+is made by the explicit `gcx.warehouse.dbt.prepare_manifest()`, or by `dagster dev` itself
+(`prepare_if_dev`, as dagster-open-platform does).
 
 To run dbt by hand against the platform's warehouse:
 
@@ -13,30 +16,21 @@ from __future__ import annotations
 
 import os
 import shlex
-import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from pathlib import Path
 
 from dagster_dbt import DbtProject
 from sqlalchemy.engine import make_url
 
 from gcx import database
 from gcx.settings import Settings, get_settings
+from gcx.warehouse.dbt import PROJECT_DIR
 
-DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
-
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+dbt_project = DbtProject(project_dir=PROJECT_DIR, profiles_dir=PROJECT_DIR)
 """dbt_project/ with its profiles.yml; the manifest goes to dbt_project/target/manifest.json."""
+dbt_project.prepare_if_dev()  # under `dagster dev` only: re-parse so edited models show up
 
 DEFAULT_POSTGRES_PORT = 5432
-
-
-def dbt_executable() -> str:
-    """The `dbt` of this Python's environment (the project's .venv), so Dagster runs the dbt-core it
-    imports whatever PATH says; `dbt` from PATH when there is none beside it."""
-    local = Path(sys.executable).with_name("dbt")
-    return str(local) if local.exists() else "dbt"
 
 
 def dbt_env(settings: Settings | None = None) -> dict[str, str]:

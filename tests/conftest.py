@@ -16,6 +16,13 @@ from gcx.settings import Settings, get_settings
 REFERENCE_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "reference"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """dbt's manifest before any test module imports the code location (importing never parses)."""
+    from gcx.warehouse.dbt import prepare_manifest
+
+    prepare_manifest()
+
+
 @pytest.fixture(scope="session")
 def gcx_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A fresh GCX_HOME with its own embedded server, stopped at the end of the session.

@@ -13,9 +13,9 @@ from fastapi.security import HTTPAuthorizationCredentials
 
 from api.dashboards import sessions
 from api.deps import admit, authenticate_request, bearer, check_tier
-from api.entitlements import COMPLIANCE_ROLES, COMPLIANCE_TIER, DASHBOARD_ROLES
 from api.errors import ApiError
-from api.keys import Principal
+from gcx.access.entitlements import COMPLIANCE_ROLES, COMPLIANCE_TIER, DASHBOARD_ROLES
+from gcx.access.keys import Principal
 
 
 def authenticate_viewer(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Principal:

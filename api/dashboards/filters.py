@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from api.errors import ApiError
-from api.keys import Principal
 from api.params import parse_symbols
 from gcx import clock
+from gcx.access.keys import Principal
 
 DEFAULT_DAYS = 30
 COMMODITIES: dict[str, str] = {

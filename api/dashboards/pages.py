@@ -12,8 +12,8 @@ from string import Template
 
 from fastapi.responses import HTMLResponse
 
-from api.entitlements import COMPLIANCE_ROLES, COMPLIANCE_TIER, DASHBOARD_ROLES, tier_at_least
-from api.keys import Principal
+from gcx.access.entitlements import COMPLIANCE_ROLES, COMPLIANCE_TIER, DASHBOARD_ROLES, tier_at_least
+from gcx.access.keys import Principal
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
 

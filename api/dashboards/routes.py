@@ -16,10 +16,10 @@ from api.dashboards.access import ComplianceViewerDep, ViewerDep, authenticate_v
 from api.dashboards.models import Dashboard
 from api.dashboards.static_files import CACHE_SECONDS, static_file
 from api.deps import ConnDep, SettingsDep, bearer, check_tier
-from api.entitlements import DASHBOARD_ROLES
 from api.errors import AUTHENTICATED_RESPONSES, ApiError
-from api.keys import KeyRejected, authenticate
 from api.metering import note_access
+from gcx.access.entitlements import DASHBOARD_ROLES
+from gcx.access.keys import KeyRejected, authenticate
 
 # The session table is created by the app's lifespan (api/main.py) as the schema's owner: the pool's
 # role (gcx_api, gcx/governance/roles.py) may not run DDL.

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import psycopg
 
-from api.entitlements import TIERS
-from api.keys import Principal
+from gcx.access.entitlements import TIERS
+from gcx.access.keys import Principal
 
 SCHEMA_SQL = Path(__file__).with_name("sessions.sql")
 COOKIE_NAME = "gcx_dashboard_session"

@@ -22,13 +22,13 @@ from pydantic import BaseModel, Field
 from api import catalog as catalog_module
 from api.catalog import Catalog, Dataset
 from api.deps import BulkExportDep, ConnDep, NowDep, PrincipalDep, check_tier
-from api.entitlements import tier_at_least
 from api.errors import AUTHENTICATED_RESPONSES, NOT_FOUND_RESPONSE, ApiError
 from api.exports import MEDIA_TYPES, ExportFormat, ExportQuery, prepare_export
-from api.keys import Principal
 from api.metering import note_access
 from api.params import TIMESTAMP_HELP, SymbolsQuery, parse_symbols, tier_window
 from api.routes.reference import require_known_symbols
+from gcx.access.entitlements import tier_at_least
+from gcx.access.keys import Principal
 
 router = APIRouter(prefix="/v1", tags=["datasets"])
 

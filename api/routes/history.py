@@ -23,7 +23,6 @@ from psycopg import sql
 from pydantic import BaseModel, Field
 
 from api.deps import ConnDep, NowDep, PrincipalDep
-from api.entitlements import TIERS
 from api.errors import AUTHENTICATED_RESPONSES, NOT_FOUND_RESPONSE, ApiError
 from api.formats import Column, columns_of, page_responses, render_page
 from api.metering import note_access
@@ -39,6 +38,7 @@ from api.params import (
     tier_window,
 )
 from api.routes.reference import known_symbols
+from gcx.access.entitlements import TIERS
 
 router = APIRouter(prefix="/v1", tags=["history"])
 

@@ -24,9 +24,7 @@ from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import NowDep, PrincipalDep, admit
-from api.entitlements import TIERS
 from api.errors import AUTHENTICATED_RESPONSES, ApiError, ErrorBody, ErrorDetail
-from api.keys import KeyRejected, Principal, authenticate
 from api.metering import Access, note_access
 from api.models import Page, Trade
 from api.params import SymbolsQuery, allowed_page_size, decode_cursor
@@ -43,6 +41,8 @@ from api.stream import (
     sse_message,
 )
 from gcx import clock, database
+from gcx.access.entitlements import TIERS
+from gcx.access.keys import KeyRejected, Principal, authenticate
 from gcx.governance import roles
 from gcx.live_feed.hot import ensure_hot_schema
 

@@ -350,7 +350,7 @@ def _delete_exports(exports_dir: Path, redactor: Redactor) -> int:
 
 
 def _audit(conn: psycopg.Connection, erasure: Erasure) -> None:
-    from api import keys  # the api schema's tables (applied here too, as `gcx keys` does)
+    from gcx.access import keys  # the api schema's tables (applied here too, as `gcx keys` does)
 
     keys.ensure_schema(conn)
     conn.execute(

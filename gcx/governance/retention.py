@@ -28,14 +28,13 @@ archives them again (replacing the file).
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import os
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, timedelta
+from datetime import date, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import psycopg
 import pyarrow as pa
@@ -46,9 +45,6 @@ from psycopg import sql
 from gcx import clock, database
 from gcx.postgres_arrow import arrow_type, copy_csv_options, set_copy_formats
 from gcx.settings import Settings
-
-if TYPE_CHECKING:
-    from api.exports import ExportQuery
 
 Action = Literal["archive", "expire", "keep"]
 ARCHIVE_FOLDER = "archive"
@@ -315,61 +311,6 @@ def restore_partition(conn: psycopg.Connection, schema: str, table: str, day: da
 
 # ---------------------------------------------------------------------------------------------
 # reading archived partitions back (exports)
-
-EXPORT_SOURCE = "gcx_export_source"
-ARCHIVED_ROWS = "gcx_archived_rows"
-
-
-def include_archived_partitions(conn: psycopg.Connection, query: ExportQuery) -> ExportQuery:
-    """The export query over the warehouse's rows plus the archived partitions its window reaches.
-
-    Must run inside the export's transaction: the archived rows are loaded into a temporary table
-    (dropped at commit) and the query reads a temporary view of both. Unchanged when nothing
-    archived is reached (or nothing was ever archived)."""
-    dataset = query.dataset
-    if conn.execute("select to_regclass('governance.archived_partitions')").fetchone()[0] is None:
-        return query
-    archived = conn.execute(
-        """
-        select partition_date, partition_column, path from governance.archived_partitions
-        where schema_name = %(schema)s and table_name = %(table)s
-          and (%(first)s::date is null or partition_date >= %(first)s::date)
-          and (%(last)s::date is null or partition_date <= %(last)s::date)
-        order by partition_date
-        """,
-        {
-            "schema": dataset.schema,
-            "table": dataset.table,
-            "first": query.start.astimezone(UTC).date() if query.start else None,
-            "last": query.end.astimezone(UTC).date() if query.end else None,
-        },
-    ).fetchall()
-    if not archived:
-        return query
-    relation = sql.Identifier(dataset.schema, dataset.table)
-    column = sql.Identifier(archived[0][1])
-    in_warehouse = {
-        row[0]
-        for row in conn.execute(
-            sql.SQL("select distinct {} from {} where {} = any(%s)").format(column, relation, column),
-            ([day for day, _, _ in archived],),
-        )
-    }
-    files = [Path(path) for day, _, path in archived if day not in in_warehouse]  # the warehouse wins
-    if not files:
-        return query
-    staged = sql.Identifier(ARCHIVED_ROWS)
-    conn.execute(sql.SQL("create temporary table {} (like {}) on commit drop").format(staged, relation))
-    for path in files:
-        copy_parquet_into(conn, staged, path)
-    conn.execute(
-        sql.SQL("create temporary view {} as select * from {} union all select * from {}").format(
-            sql.Identifier(EXPORT_SOURCE), relation, staged
-        )
-    )
-    both = dataclasses.replace(dataset, schema="pg_temp", table=EXPORT_SOURCE)
-    return dataclasses.replace(query, dataset=both)
-
 
 # ---------------------------------------------------------------------------------------------
 # Parquet <-> warehouse

@@ -34,7 +34,7 @@ API_ROLE = "gcx_api"
 def ensure_api_role(conn: psycopg.Connection, settings: Settings, role: str = API_ROLE) -> None:
     """Create or update the API's role on the warehouse `conn` is connected to (as the schemas' owner).
 
-    The API's tables must exist already (api/schema.sql, api/dashboards/sessions.sql): they are
+    The API's tables must exist already (gcx/access/schema.sql, api/dashboards/sessions.sql): they are
     granted table by table. Sets the role's password when the settings give one. Also grants the role
     its reads of Dagster's storage, in the `dagster` database (as its owner, the platform's user).
     """

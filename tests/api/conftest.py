@@ -19,9 +19,9 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from api import keys
 from api.main import create_app
 from gcx import database
+from gcx.access import keys
 from gcx.live_feed.consumer import FeedConsumer
 from gcx.live_feed.hot import forget_feed
 from gcx.settings import Settings

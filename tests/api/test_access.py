@@ -8,10 +8,11 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from api import keys, ratelimit
-from api.entitlements import TIERS
+from api import ratelimit
 from api.main import create_app
 from gcx import database
+from gcx.access import keys
+from gcx.access.entitlements import TIERS
 from tests.api.conftest import bearer
 
 

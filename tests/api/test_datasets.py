@@ -10,9 +10,10 @@ from dbt.artifacts.schemas.manifest import WritableManifest
 from dbt.cli.main import dbtRunner
 from dbt.contracts.graph.manifest import Manifest
 
-from api import catalog, deps
+from api import deps
 from gcx import database
-from gcx_pipelines.project import DBT_PROJECT_DIR, dbt_env, dbt_project, environment
+from gcx.warehouse.dbt import MANIFEST_PATH, PROJECT_DIR
+from gcx_pipelines.project import dbt_env, dbt_project, environment
 from tests.api.conftest import bearer
 from tests.conftest import WORLD_DAYS
 
@@ -36,8 +37,8 @@ def listed(client, auth) -> dict[str, dict]:
     return {entry["id"]: entry for entry in body["data"]}
 
 
-def test_the_catalog_reads_the_manifest_dagster_prepares():
-    assert dbt_project.manifest_path == catalog.DBT_MANIFEST
+def test_the_catalog_reads_the_manifest_dagster_reads():
+    assert dbt_project.manifest_path == MANIFEST_PATH
 
 
 def test_the_catalog_needs_a_key(client):
@@ -238,8 +239,8 @@ def test_metered_requests_reach_the_platform_mart(client, api_app, make_key, bui
             [
                 "run",
                 "--select", "stg_api__requests", "fct_api_requests_daily",
-                "--project-dir", str(DBT_PROJECT_DIR),
-                "--profiles-dir", str(DBT_PROJECT_DIR),
+                "--project-dir", str(PROJECT_DIR),
+                "--profiles-dir", str(PROJECT_DIR),
                 "--target-path", str(tmp_path / "target"),
                 "--log-path", str(tmp_path / "logs"),
             ]

@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 
 from api import deps
-from api.entitlements import TIERS
 from api.models import TRADE_COLUMNS
 from api.params import encode_cursor
 from api.routes import history
 from gcx import clock, database
+from gcx.access.entitlements import TIERS
 
 TRADE_SQL = """
     select trade_id, symbol, executed_at, price_ghs_per_t::float8, quantity_t::float8, value_ghs::float8,

@@ -17,7 +17,8 @@ from dbt.contracts.graph.manifest import Manifest
 
 from gcx import database
 from gcx.settings import Settings
-from gcx_pipelines.project import DBT_PROJECT_DIR, dbt_env, environment
+from gcx.warehouse.dbt import PROJECT_DIR
+from gcx_pipelines.project import dbt_env, environment
 
 PASSED = {"success", "pass"}
 AS_OF_DATE = "2024-07-10"
@@ -29,8 +30,8 @@ def dbt_command(args: tuple[str, ...], artifacts: Path) -> list[str]:
     """A dbt command on the project, writing its target and logs under `artifacts`."""
     return [
         *args,
-        "--project-dir", str(DBT_PROJECT_DIR),
-        "--profiles-dir", str(DBT_PROJECT_DIR),
+        "--project-dir", str(PROJECT_DIR),
+        "--profiles-dir", str(PROJECT_DIR),
         "--target-path", str(artifacts / "target"),
         "--log-path", str(artifacts / "logs"),
         "--vars", json.dumps({"as_of_date": AS_OF_DATE}),

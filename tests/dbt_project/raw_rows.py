@@ -13,16 +13,12 @@ from __future__ import annotations
 import random
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import psycopg
 
-from api import keys as api_keys
-
-RAW_SCHEMA_SQL = (
-    Path(__file__).resolve().parents[2] / "gcx_pipelines" / "defs" / "ingestion" / "raw_schema.sql"
-)
+from gcx.access import keys as api_keys
+from gcx.ingestion.load import RAW_SCHEMA_SQL
 
 Row = dict[str, Any]
 

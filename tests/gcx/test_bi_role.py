@@ -89,8 +89,8 @@ def test_the_bi_role_still_reads_a_mart_that_dbt_dropped_and_recreated(built_pla
     from dbt.cli.main import dbtRunner
     from dbt.contracts.graph.manifest import Manifest, WritableManifest
 
-    from gcx_pipelines.defs.dbt.assets import prepared_manifest
-    from gcx_pipelines.project import DBT_PROJECT_DIR, dbt_env, environment
+    from gcx.warehouse.dbt import PROJECT_DIR, prepare_manifest
+    from gcx_pipelines.project import dbt_env, environment
 
     def relation_id_and_rows() -> tuple[int, int]:
         with database.connect("warehouse", settings=built_platform) as conn:
@@ -100,7 +100,7 @@ def test_the_bi_role_still_reads_a_mart_that_dbt_dropped_and_recreated(built_pla
 
     before = relation_id_and_rows()
     manifest = Manifest.from_writable_manifest(
-        WritableManifest.read_and_check_versions(str(prepared_manifest()))
+        WritableManifest.read_and_check_versions(str(prepare_manifest()))
     )
     with environment(dbt_env(built_platform)):
         result = dbtRunner(manifest=manifest).invoke(
@@ -110,9 +110,9 @@ def test_the_bi_role_still_reads_a_mart_that_dbt_dropped_and_recreated(built_pla
                 "--select",
                 REBUILT_MART,
                 "--project-dir",
-                str(DBT_PROJECT_DIR),
+                str(PROJECT_DIR),
                 "--profiles-dir",
-                str(DBT_PROJECT_DIR),
+                str(PROJECT_DIR),
                 "--target-path",
                 str(tmp_path / "target"),
                 "--log-path",

@@ -14,8 +14,8 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute, APIWebSocketRoute
 from starlette.routing import Route
 
-from api import keys
 from gcx import database
+from gcx.access import keys
 from gcx.reports import archive
 from gcx.settings import Settings
 

@@ -323,7 +323,7 @@ def consumer_caught_up(platform: Platform) -> bool:
 
 
 def create_key(platform: Platform, tier: str = "pro", role: str = "quant", name: str = "reliability") -> str:
-    from api import keys
+    from gcx.access import keys
 
     with database.connect("warehouse", settings=platform.settings) as conn:
         keys.ensure_schema(conn)

@@ -14,24 +14,22 @@ The assets are unpartitioned: each run is a `dbt build` of the selection, made c
 incremental OHLCV marts, which rebuild only the days whose trades changed.
 """
 
-import fcntl
 import json
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import (
-    DagsterDbtCliRuntimeError,
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
     DbtCliResource,
     dbt_assets,
 )
 
-from api import keys as api_keys
 from gcx import clock
-from gcx_pipelines.project import dbt_env, dbt_executable, dbt_project, environment
+from gcx.access import keys as api_keys
+from gcx.warehouse.dbt import dbt_executable
+from gcx_pipelines.project import dbt_env, dbt_project, environment
 from gcx_pipelines.resources import GcxResource
 
 
@@ -59,48 +57,12 @@ selected one, and fail on a relation that does not exist yet."""
 translator = GcxDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_code_references=True))
 
 
-def prepared_manifest() -> Path:
-    """dbt's manifest, parsed now when missing (a fresh clone) or older than a file of the project
-    (models edited since: `dagster dev` reloads and `gcx materialize` see them). `dbt parse` reads
-    no database, and partial parsing keeps a re-parse to a few seconds.
-
-    Processes loading the code location at once (webserver, daemon) take turns on a file lock, so
-    one parses and the others find its manifest.
-    """
-    manifest = dbt_project.manifest_path
-    manifest.parent.mkdir(parents=True, exist_ok=True)
-    with (manifest.parent / ".parse.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not manifest.exists() or manifest.stat().st_mtime < _newest_project_file_mtime():
-            try:
-                _parse()
-            except DagsterDbtCliRuntimeError:
-                # dbt's partial parsing can trip over renamed models (e.g. a unit test of the old
-                # name still in its saved state): parse from scratch
-                _parse("--no-partial-parse")
-    return manifest
-
-
-def _parse(*flags: str) -> None:
-    dbt_resource().cli(["parse", "--quiet", *flags], target_path=dbt_project.target_path).wait()
-
-
-def _newest_project_file_mtime() -> float:
-    project_dir = dbt_project.project_dir
-    skip = {project_dir / dbt_project.target_path, project_dir / "logs", project_dir / "dbt_packages"}
-    return max(
-        path.stat().st_mtime
-        for path in project_dir.rglob("*")
-        if path.suffix in {".sql", ".yml", ".yaml"} and not any(folder in path.parents for folder in skip)
-    )
-
-
 def dbt_resource() -> DbtCliResource:
     return DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())
 
 
 @dbt_assets(
-    manifest=prepared_manifest(),
+    manifest=dbt_project.manifest_path,
     project=dbt_project,
     dagster_dbt_translator=translator,
 )

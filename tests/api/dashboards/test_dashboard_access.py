@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from api import keys
 from api.dashboards import sessions
 from gcx import clock, database
+from gcx.access import keys
 from tests.api.conftest import bearer
 
 DASHBOARDS = ("executive", "trading", "compliance", "users", "health")

@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from api.dashboards.filters import day_range, visible_days
-from api.entitlements import TIERS
 from api.errors import ApiError
-from api.keys import Principal
+from gcx.access.entitlements import TIERS
+from gcx.access.keys import Principal
 
 
 def caller(tier: str) -> Principal:

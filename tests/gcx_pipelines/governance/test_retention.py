@@ -16,10 +16,10 @@ import pytest
 from fastapi.testclient import TestClient
 from psycopg import sql
 
-from api import keys
 from api.catalog import load_manifest, manifest_path
 from api.main import create_app
 from gcx import clock, database
+from gcx.access import keys
 from gcx.governance import retention
 from gcx_pipelines.defs.governance.assets import archived_partitions
 from gcx_pipelines.defs.governance.schedules import retention_schedule

@@ -90,7 +90,7 @@ def test_member_risk_says_insufficient_history(one_session):
 def test_compliance_reads_the_alerts_and_the_reason_through_the_api(one_session):
     from fastapi.testclient import TestClient
 
-    from api import keys
+    from gcx.access import keys
 
     settings, _ = one_session
     with database.connect("warehouse", settings=settings) as conn:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psycopg
 
-from api.entitlements import ROLES, TIERS, Tier
+from gcx.access.entitlements import ROLES, TIERS, Tier
 
 SCHEMA_SQL = Path(__file__).with_name("schema.sql")
 PREFIX = "gcx"
