@@ -18,12 +18,10 @@ from psycopg_pool import ConnectionPool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import dashboards
-from api.dashboards import sessions as dashboard_sessions
 from api.errors import install_error_handlers
 from api.metering import MeteringMiddleware, MeterWriter
 from api.routes import datasets, health, history, me, realtime, reference, reports, risk, surveillance
 from gcx import database
-from gcx.access import keys
 from gcx.governance import roles
 from gcx.settings import Settings, get_settings
 
@@ -94,8 +92,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database.ensure_databases(settings)
         with psycopg.connect(database.database_url("warehouse", settings=settings), autocommit=True) as conn:
-            keys.ensure_schema(conn)  # the API's tables, as their owner; then the role granted on them
-            dashboard_sessions.ensure_schema(conn)
             roles.ensure_api_role(conn, settings)
         warehouse_url = roles.api_database_url(settings)  # least privilege: gcx_api, not the owner
         app.state.pool = ConnectionPool(

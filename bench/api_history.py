@@ -94,7 +94,6 @@ def main(concurrency: int = 4, seconds: float = 20.0) -> dict[str, object]:
                 figures["bars in the year"] = conn.execute(
                     "select count(*) from marts.fct_ohlcv_1m"
                 ).fetchone()[0]
-                keys.ensure_schema(conn)
                 key = keys.create_key(conn, "bench", "pro", "quant")
             port = _free_port()
             server = _gcx(Path(home), "serve", "--port", str(port))

@@ -87,7 +87,6 @@ def main(days: int = 90, repeats: int = 5, home: str | None = None) -> dict[str,
                 raise RuntimeError("materialize failed: no dashboards to measure")
             figures["demo build s"] = round(time.perf_counter() - started, 1)
         with database.connect("warehouse", settings=settings) as conn:
-            keys.ensure_schema(conn)
             key = keys.create_key(conn, "bench", "pro", "admin")
             figures["trades in marts"] = conn.execute("select count(*) from marts.fct_trades").fetchone()[0]
             figures["days in marts"] = conn.execute(

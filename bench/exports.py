@@ -133,7 +133,6 @@ def http_figures(settings: Settings, csv_bytes: int, copy_s: float) -> dict[str,
     """The same exports through the API over HTTP: written then streamed, and streamed again."""
     figures: dict[str, object] = {}
     with database.connect("warehouse", settings=settings) as conn:
-        keys.ensure_schema(conn)
         key = keys.create_key(conn, "bench", "pro", "quant")
         conn.commit()
     with api_in_thread(settings) as base_url:

@@ -282,7 +282,6 @@ def main(
         first, last = sessions_before(clock.today(), 1)  # the instruments and accounts live trading uses
         simulate(first, (last - first).days + 1, seed=7, settings=settings)
         with database.connect("warehouse", settings=settings) as conn:
-            keys.ensure_schema(conn)
             tail_keys = [keys.create_key(conn, f"bench {i}", "pro", "quant") for i in range(TAIL_KEYS)]
             stream_key = keys.create_key(conn, "bench stream", "pro", "quant")
         port = _free_port()

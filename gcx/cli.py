@@ -203,11 +203,9 @@ def serve(
 @contextmanager
 def api_tables() -> Iterator[psycopg.Connection]:
     """The warehouse, with the API's tables, on a server that is up (started if need be)."""
-    from gcx.access import keys
 
     database.ensure_databases()
     with database.connect("warehouse") as conn:
-        keys.ensure_schema(conn)
         yield conn
 
 

@@ -23,6 +23,7 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from gcx.settings import Settings, get_settings
+from gcx.warehouse import schema as warehouse_schema
 
 DATABASES = ("exchange", "warehouse", "dagster", "mlflow")
 """exchange: the GCX source system (simulated or imported); warehouse: raw, dbt models, quality
@@ -115,12 +116,15 @@ def database_url(name: DatabaseName, *, driver: str | None = None, settings: Set
 
 
 def ensure_databases(settings: Settings | None = None) -> str:
-    """Start the server if needed and create the platform's databases that are missing.
+    """Start the server if needed, create the platform's databases that are missing and apply the
+    warehouse's pending DDL (gcx/warehouse/schema.py; looked at once per process and server).
 
     Safe to call from several processes at once: a database created by another process in
     between is not an error. Returns the maintenance URL.
     """
     url = server_url(settings)
+    if url in _ready:
+        return url
     with psycopg.connect(url, autocommit=True) as conn:
         existing = {row[0] for row in conn.execute("select datname from pg_database")}
         for name in DATABASES:
@@ -129,7 +133,14 @@ def ensure_databases(settings: Settings | None = None) -> str:
             # another process may create it between our look and our create
             with suppress(psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
                 conn.execute(f'create database "{name}"')
+    with psycopg.connect(url_for_database(url, "warehouse")) as conn:
+        warehouse_schema.apply(conn)
+    _ready.add(url)
     return url
+
+
+_ready: set[str] = set()
+"""Servers this process made ready (databases and warehouse DDL): the next call costs nothing."""
 
 
 @contextmanager

@@ -94,7 +94,6 @@ def create_demo_keys(settings: Settings) -> list[tuple[str, str, str]]:
 
     database.ensure_databases(settings)
     with database.connect("warehouse", settings=settings) as conn:
-        keys.ensure_schema(conn)
         for key in keys.list_keys(conn):
             if key.name.startswith("demo ") and key.revoked_at is None:
                 keys.revoke_key(conn, key.key_id)

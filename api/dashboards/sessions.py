@@ -9,21 +9,15 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
-from pathlib import Path
 
 import psycopg
 
 from gcx.access.entitlements import TIERS
 from gcx.access.keys import Principal
 
-SCHEMA_SQL = Path(__file__).with_name("sessions.sql")
 COOKIE_NAME = "gcx_dashboard_session"
 SESSION_LIFETIME = timedelta(hours=8)
 """A working day: after that the dashboards ask for the key again."""
-
-
-def ensure_schema(conn: psycopg.Connection) -> None:
-    conn.execute(SCHEMA_SQL.read_text())
 
 
 def _digest(session_id: str) -> bytes:

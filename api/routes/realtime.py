@@ -18,7 +18,6 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Any
 
-import psycopg
 from fastapi import APIRouter, FastAPI, Header, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
@@ -44,7 +43,6 @@ from gcx import clock, database
 from gcx.access.entitlements import TIERS
 from gcx.access.keys import KeyRejected, Principal, authenticate
 from gcx.governance import roles
-from gcx.live_feed.hot import ensure_hot_schema
 
 DEFAULT_TAIL = 100
 REPLAY_PAGE = 1_000
@@ -56,8 +54,7 @@ DATASET = "hot.trades"
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """The fan-out: one LISTEN connection for this process, started and stopped with the app."""
     settings = app.state.settings
-    with psycopg.connect(database.database_url("warehouse", settings=settings), autocommit=True) as conn:
-        ensure_hot_schema(conn)
+    database.ensure_databases(settings)
     stream = TradeStream(
         roles.api_database_url(settings),  # least privilege: reads hot.trades as gcx_api, as the routes do
         sorted({tier.delay for tier in TIERS.values()}),

@@ -9,13 +9,11 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 import psycopg
 
 from gcx.access.entitlements import ROLES, TIERS, Tier
 
-SCHEMA_SQL = Path(__file__).with_name("schema.sql")
 PREFIX = "gcx"
 
 
@@ -37,11 +35,6 @@ class KeyInfo:
     role: str
     created_at: datetime
     revoked_at: datetime | None
-
-
-def ensure_schema(conn: psycopg.Connection) -> None:
-    """Create the api schema's tables that are missing (schema.sql is idempotent)."""
-    conn.execute(SCHEMA_SQL.read_text())
 
 
 def _digest(secret: str) -> bytes:

@@ -350,9 +350,6 @@ def _delete_exports(exports_dir: Path, redactor: Redactor) -> int:
 
 
 def _audit(conn: psycopg.Connection, erasure: Erasure) -> None:
-    from gcx.access import keys  # the api schema's tables (applied here too, as `gcx keys` does)
-
-    keys.ensure_schema(conn)
     conn.execute(
         "insert into api.audit_log (action, dataset, rows, parameters) values ('privacy_erase', %s, %s, %s)",
         (

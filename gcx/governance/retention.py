@@ -160,20 +160,6 @@ SCHEMA_DEFAULTS: dict[str, RetentionPolicy] = {
     )
 }
 POLICIES_BY_RELATION = {policy.relation: policy for policy in POLICIES}
-ARCHIVED_PARTITIONS_SQL = """
-create schema if not exists governance;
-create table if not exists governance.archived_partitions (
-    schema_name      text not null,
-    table_name       text not null,
-    partition_date   date not null,
-    partition_column text not null,
-    rows             bigint not null,
-    bytes            bigint not null,
-    path             text not null,      -- absolute: the Parquet file in the lake's archive
-    archived_at      timestamptz not null default now(),
-    primary key (schema_name, table_name, partition_date)
-);
-"""
 
 
 def policy_for(schema: str, table: str) -> RetentionPolicy | None:
@@ -197,10 +183,6 @@ class ArchivedPartition:
 
 class ArchiveError(RuntimeError):
     """A partition's counts did not agree: nothing was deleted."""
-
-
-def ensure_schema(conn: psycopg.Connection) -> None:
-    conn.execute(ARCHIVED_PARTITIONS_SQL)
 
 
 def due_partitions(conn: psycopg.Connection, policy: RetentionPolicy, today: date) -> list[date]:
@@ -271,8 +253,8 @@ def apply_retention(
     """Archive every partition past its `archive` policy's retention; what was archived."""
     today = today or clock.today()
     archived: list[ArchivedPartition] = []
+    database.ensure_databases(settings)
     with database.connect("warehouse", autocommit=True, settings=settings) as conn:
-        ensure_schema(conn)
         for policy in policies:
             if policy.action != "archive" or not _exists(conn, policy.schema, policy.table):
                 continue

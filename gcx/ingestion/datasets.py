@@ -2,7 +2,7 @@
 
 This is the one place that says what ingestion accepts. Every dataset goes through the same code
 (extract -> lake -> validate -> raw); adding a source dataset means adding an entry here and its
-table to raw_schema.sql (a test checks that the two agree).
+table to the raw DDL, gcx/warehouse/ddl/001_raw.sql (a test checks that the two agree).
 
 Rules catch what the sources can get wrong (docs/sources.md): the exchange database enforces
 primary keys but not business rules, and file drops can hold anything.

@@ -28,9 +28,6 @@ from gcx.ingestion.datasets import Dataset
 from gcx.ingestion.extract import LINE
 from gcx.ingestion.validate import READ_ERROR, SOURCE_ROW, Reference, find_duplicates, validate
 
-RAW_SCHEMA_SQL = Path(__file__).with_name("raw_schema.sql")
-RAW_SCHEMA_LOCK = 4_237_001
-"""Advisory lock id held while creating the raw schema (concurrent CREATE IF NOT EXISTS can collide)."""
 BATCH_ROWS = 100_000
 """Rows validated and copied at a time: bounds memory whatever the partition's size."""
 LINEAGE_COLUMNS = ("_partition_date", "_lake_file", "_source_row")
@@ -56,13 +53,6 @@ class LoadResult:
     quarantined_rows: int
     lake_file: str
     """Relative to the lake."""
-
-
-def ensure_raw_schema(conn: psycopg.Connection) -> None:
-    """Create the raw schema's tables that do not exist yet (raw_schema.sql is idempotent)."""
-    with conn.transaction():
-        conn.execute("select pg_advisory_xact_lock(%s)", (RAW_SCHEMA_LOCK,))
-        conn.execute(RAW_SCHEMA_SQL.read_text())
 
 
 def load_partition(

@@ -16,14 +16,12 @@ import psycopg
 
 from gcx import database
 from gcx.ingestion.datasets import DATASETS_BY_TABLE
-from gcx.ingestion.load import ensure_raw_schema
 from gcx.ingestion.validate import Reference, validate_record
 from gcx.live_feed.hot import (
     CONSUMER_NAME,
     HOT_CHANNEL,
     HOT_RETENTION,
     QUARANTINE_DATASET,
-    ensure_hot_schema,
     forget_feed,
     prune,
     read_checkpoint,
@@ -331,6 +329,7 @@ class FeedConsumer:
         self.summary = ConsumerSummary()
         # resolved once: a reconnect waits for the server to come back, it never starts one itself
         # (an embedded server stopped on purpose stays stopped)
+        database.ensure_databases(settings)  # the hot tables and raw.quarantine it writes
         self.exchange_url = database.database_url("exchange", settings=exchange_settings or settings)
         self.warehouse_url = database.database_url("warehouse", settings=settings)
         self._connect()
@@ -340,8 +339,6 @@ class FeedConsumer:
         self.feed: FeedSource = PostgresFeed(self.exchange_url)
         self.exchange = psycopg.connect(self.exchange_url, autocommit=True)
         self.warehouse = psycopg.connect(self.warehouse_url, autocommit=True)
-        ensure_raw_schema(self.warehouse)  # raw.quarantine
-        ensure_hot_schema(self.warehouse)
         lock = self.warehouse.execute(
             "select pg_try_advisory_lock(hashtext(%s))", (f"hot consumer {self.consumer}",)
         )

@@ -12,14 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any, Protocol
 
 import psycopg
 from psycopg.types.json import Jsonb
-
-SCHEMA_SQL = Path(__file__).with_name("quality_schema.sql")
-_ensured: set[tuple[str, str, str]] = set()
 
 
 class _HasUserString(Protocol):
@@ -27,19 +23,6 @@ class _HasUserString(Protocol):
 
 
 AssetKeyLike = str | Sequence[str] | _HasUserString
-
-
-def ensure_quality_schema(conn: psycopg.Connection) -> None:
-    """Create the quality schema, table and view if needed (once per process and database)."""
-    info = conn.info
-    marker = (str(info.host), str(info.port), info.dbname)
-    if marker in _ensured:
-        return
-    with conn.transaction():
-        # concurrent first runs (one per Dagster step process) would race on `create ... if not exists`
-        conn.execute("select pg_advisory_xact_lock(hashtext('gcx.quality_schema'))")
-        conn.execute(SCHEMA_SQL.read_text())
-    _ensured.add(marker)
 
 
 def asset_key_string(asset_key: AssetKeyLike) -> str:
@@ -70,7 +53,6 @@ def record_check_result(
     `dataset` defaults to the asset key's last part (``raw/exchange__trades`` -> ``exchange__trades``);
     `partition_date` is the day checked, None for a check not about one day.
     """
-    ensure_quality_schema(conn)
     key = asset_key_string(asset_key)
     row = conn.execute(
         """

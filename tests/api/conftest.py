@@ -57,7 +57,6 @@ def make_key(built_platform: Settings) -> Callable[..., str]:
 
     def make(tier: str = "pro", role: str = "quant", name: str = "test") -> str:
         with database.connect("warehouse", settings=built_platform) as conn:
-            keys.ensure_schema(conn)
             return keys.create_key(conn, name, tier, role)
 
     return make

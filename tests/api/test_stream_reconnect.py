@@ -9,7 +9,6 @@ import psycopg
 
 from api.stream import Subscription, TradeStream
 from gcx import clock, database
-from gcx.live_feed.hot import ensure_hot_schema
 from tests.api.conftest import run_async
 
 FIRST_SEQ = 9_000_000_000_000_000
@@ -35,7 +34,6 @@ async def _next_seqs(subscriber: Subscription, count: int, timeout: float) -> li
 def test_trades_stored_while_the_fan_out_reconnects_reach_connected_subscribers(settings):
     url = database.database_url("warehouse", settings=settings)
     with psycopg.connect(url, autocommit=True) as conn:
-        ensure_hot_schema(conn)
         conn.execute("delete from hot.trades where seq >= %s", (FIRST_SEQ,))
 
         async def scenario() -> list[int]:

@@ -17,8 +17,7 @@ from typing import Any
 
 import psycopg
 
-from gcx.access import keys as api_keys
-from gcx.ingestion.load import RAW_SCHEMA_SQL
+from gcx.warehouse import schema as warehouse_schema
 
 Row = dict[str, Any]
 
@@ -29,9 +28,8 @@ def ts(text: str) -> datetime:
 
 
 def create_raw_schema(conn: psycopg.Connection) -> None:
-    """The raw contract, and the API's tables (api.request_log is a dbt source too)."""
-    conn.execute(RAW_SCHEMA_SQL.read_text())
-    api_keys.ensure_schema(conn)
+    """The warehouse's own tables: the raw contract, and the API's (api.request_log is a dbt source too)."""
+    warehouse_schema.apply(conn)
 
 
 def insert(

@@ -68,9 +68,7 @@ def test_a_trade_id_postgresql_cannot_take_does_not_stop_the_consumer(empty_exch
     import threading
 
     from gcx import database
-    from gcx.ingestion.load import ensure_raw_schema
     from gcx.live_feed.consumer import FeedConsumer
-    from gcx.live_feed.hot import ensure_hot_schema
 
     with database.connect("exchange") as conn:
         conn.execute(
@@ -80,8 +78,6 @@ def test_a_trade_id_postgresql_cannot_take_does_not_stop_the_consumer(empty_exch
         for payload in (GOOD.replace('"T1"', '"T\\u0000"'), GOOD.replace('"T1"', '"T\\ud800"')):
             conn.execute("insert into feed_messages (payload) values (%s)", (payload,))
     with database.connect("warehouse") as conn:
-        ensure_raw_schema(conn)
-        ensure_hot_schema(conn)
         conn.execute("delete from hot.consumer_offsets where consumer = 'nul_ids'")
     with FeedConsumer(empty_exchange, consumer="nul_ids") as consumer:
         summary = consumer.run(threading.Event(), catch_up=True)

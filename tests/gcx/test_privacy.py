@@ -17,7 +17,6 @@ from gcx import database
 from gcx.cli import app as cli_app
 from gcx.governance.privacy import PERSONAL_FIELDS, UnknownUser, erase_user
 from gcx.ingestion.datasets import DATASETS_BY_TABLE
-from gcx.ingestion.load import ensure_raw_schema
 from gcx.ingestion.reconcile import reconcile
 from gcx_pipelines.defs.ingestion.assets import (
     build_bronze_asset,
@@ -68,7 +67,6 @@ def platform(empty_exchange):
     shutil.rmtree(settings.lake_dir / "platform", ignore_errors=True)
     shutil.rmtree(settings.landing_dir / "platform", ignore_errors=True)
     with database.connect("warehouse") as conn:
-        ensure_raw_schema(conn)
         conn.execute("delete from raw.platform__users")
         conn.execute("delete from raw.quarantine where source = 'platform'")
         conn.execute("delete from raw.ingestion_log where source = 'platform'")

@@ -326,7 +326,6 @@ def create_key(platform: Platform, tier: str = "pro", role: str = "quant", name:
     from gcx.access import keys
 
     with database.connect("warehouse", settings=platform.settings) as conn:
-        keys.ensure_schema(conn)
         return keys.create_key(conn, name, tier, role)
 
 

@@ -9,9 +9,7 @@ import ledger
 import malformed
 
 from gcx import database
-from gcx.ingestion.load import ensure_raw_schema
 from gcx.live_feed.consumer import FeedConsumer
-from gcx.live_feed.hot import ensure_hot_schema
 
 
 def test_every_malformed_feed_message_is_quarantined_with_its_reason(settings):
@@ -33,8 +31,6 @@ def test_every_malformed_feed_message_is_quarantined_with_its_reason(settings):
         ]
     seq_of = dict(zip(order, seqs, strict=True))
     with database.connect("warehouse", settings=settings) as conn:
-        ensure_raw_schema(conn)
-        ensure_hot_schema(conn)
         conn.execute("truncate hot.trades")
         conn.execute("delete from hot.consumer_offsets")
         conn.execute("delete from raw.quarantine where source = 'feed'")

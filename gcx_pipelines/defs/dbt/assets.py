@@ -26,8 +26,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from gcx import clock
-from gcx.access import keys as api_keys
+from gcx import clock, database
 from gcx.warehouse.dbt import dbt_executable
 from gcx_pipelines.project import dbt_env, dbt_project, environment
 from gcx_pipelines.resources import GcxResource
@@ -71,8 +70,7 @@ def warehouse_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource,
 
     Point-in-time rules (KYC expiry, spines that run to today) take "today" from the platform's
     clock as the `as_of_date` var, never from the database's `current_date`."""
-    with gcx.connect("warehouse") as conn:
-        api_keys.ensure_schema(conn)  # api.request_log is a source: the API may never have run here
+    database.ensure_databases(gcx.settings())  # api.request_log is a source: the API may never have run here
     env = {**dbt_env(gcx.settings()), **SUBSET_TESTS}
     with environment(env):  # DbtCliResource passes dbt the process environment
         as_of = json.dumps({"as_of_date": clock.today().isoformat()})

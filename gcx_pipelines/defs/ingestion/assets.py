@@ -144,7 +144,6 @@ def build_raw_asset(dataset: Dataset) -> dg.AssetsDefinition:
         lake_dir = gcx.settings().lake_dir
         totals = {"raw_rows": 0, "quarantined_rows": 0, "source_rows": 0, "lake_rows": 0}
         with gcx.connect("warehouse") as conn:
-            load.ensure_raw_schema(conn)
             for day in run_days(context):
                 result = load.load_partition(conn, dataset, day, lake_dir, reference)
                 if result.quarantined_rows:
@@ -187,7 +186,6 @@ def build_reconciliation_check(dataset: Dataset) -> dg.AssetChecksDefinition:
             context: dg.AssetCheckExecutionContext, gcx: GcxResource
         ) -> dg.AssetCheckResult:
             with gcx.connect("warehouse") as conn:
-                load.ensure_raw_schema(conn)
                 outcomes = [
                     reconcile(conn, dataset, day, gcx.settings().lake_dir) for day in run_days(context)
                 ]

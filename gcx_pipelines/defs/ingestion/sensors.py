@@ -19,7 +19,6 @@ import dagster as dg
 
 from gcx import clock
 from gcx.ingestion.datasets import DATASETS, Dataset
-from gcx.ingestion.load import ensure_raw_schema
 from gcx_pipelines.defs.ingestion.assets import bronze_key, raw_key, reconciliation_check_key
 from gcx_pipelines.partitions import daily_partitions
 from gcx_pipelines.resources import GcxResource
@@ -110,7 +109,6 @@ def landing_folder_sensor(
 def _load_times_ns(gcx: GcxResource) -> dict[tuple[str, str, date], int]:
     """When each file-drop partition was last loaded into raw (ns since the epoch), from raw.ingestion_log."""
     with gcx.connect("warehouse") as conn:
-        ensure_raw_schema(conn)
         rows = conn.execute(
             "select source, dataset, partition_date, (extract(epoch from loaded_at) * 1e9)::bigint"
             " from raw.ingestion_log where source in ('compliance', 'platform')"

@@ -6,18 +6,6 @@ import dagster as dg
 from gcx import clock
 from gcx_pipelines.resources import GcxResource
 
-PIPELINE_FAILURES_DDL = """
-create schema if not exists ops;
-create table if not exists ops.pipeline_failures (
-    run_id      text primary key,
-    job_name    text not null,
-    failed_at   timestamptz not null,
-    partition   text,
-    failed_steps text[] not null,
-    error       text
-)
-"""
-
 
 @dg.run_failure_sensor(monitor_all_code_locations=False, default_status=dg.DefaultSensorStatus.RUNNING)
 def record_run_failure(context: dg.RunFailureSensorContext, gcx: GcxResource) -> None:
@@ -25,7 +13,6 @@ def record_run_failure(context: dg.RunFailureSensorContext, gcx: GcxResource) ->
     run = context.dagster_run
     failed_steps = sorted({event.step_key for event in context.get_step_failure_events() if event.step_key})
     with gcx.connect("warehouse") as conn:
-        conn.execute(PIPELINE_FAILURES_DDL)
         conn.execute(
             """
             insert into ops.pipeline_failures (run_id, job_name, failed_at, partition, failed_steps, error)

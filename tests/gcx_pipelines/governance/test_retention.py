@@ -164,7 +164,6 @@ def test_a_partition_back_in_the_warehouse_wins_over_its_archive(built_platform)
     day = min(partition_counts(settings, policy))
     rows = partition_counts(settings, policy)[day]
     with database.connect("warehouse", autocommit=True, settings=settings) as conn:
-        retention.ensure_schema(conn)
         first = retention.archive_partition(conn, settings.lake_dir, policy, day)
         try:
             # a full refresh brings the day back: copy the archived rows in again

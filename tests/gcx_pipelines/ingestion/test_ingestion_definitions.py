@@ -4,7 +4,6 @@ import dagster as dg
 
 from gcx import database
 from gcx.ingestion.datasets import DATASETS_BY_TABLE
-from gcx.ingestion.load import ensure_raw_schema
 from gcx_pipelines.defs import ingestion
 from gcx_pipelines.defs.ingestion.assets import bronze_assets, raw_assets, reconciliation_checks
 from gcx_pipelines.resources import GcxResource
@@ -45,8 +44,6 @@ def test_the_registry_matches_the_raw_tables(settings):
         "bool": "boolean",
     }
     with database.connect("warehouse") as conn:
-        ensure_raw_schema(conn)
-        ensure_raw_schema(conn)  # idempotent
         for table, dataset in DATASETS_BY_TABLE.items():
             columns = conn.execute(
                 "select column_name, data_type, numeric_precision, numeric_scale from information_schema.columns "

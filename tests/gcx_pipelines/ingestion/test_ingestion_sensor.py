@@ -8,7 +8,6 @@ import dagster as dg
 import pytest
 
 from gcx import clock, database
-from gcx.ingestion.load import ensure_raw_schema
 from gcx_pipelines.defs.ingestion.sensors import landing_drops_job, landing_folder_sensor
 from gcx_pipelines.resources import GcxResource
 
@@ -18,7 +17,6 @@ def home(settings):
     """The session's GCX_HOME (its server holds raw.ingestion_log) with an empty landing folder."""
     shutil.rmtree(settings.landing_dir, ignore_errors=True)
     with database.connect("warehouse") as conn:
-        ensure_raw_schema(conn)
         conn.execute("delete from raw.ingestion_log where source in ('compliance', 'platform')")
     return settings.home
 

@@ -94,7 +94,6 @@ def test_compliance_reads_the_alerts_and_the_reason_through_the_api(one_session)
 
     settings, _ = one_session
     with database.connect("warehouse", settings=settings) as conn:
-        keys.ensure_schema(conn)
         key = keys.create_key(conn, "test", "pro", "compliance")
     with TestClient(create_app(settings)) as client:
         alerts = client.get("/v1/surveillance/alerts", headers=bearer(key))

@@ -7,17 +7,12 @@ import pytest
 from quality_rows import GOOD_ROWS, REFERENCE_DAY, remove_written, replace_partition
 
 from gcx import database
-from gcx.ingestion.load import ensure_raw_schema
-from gcx.quality.results import ensure_quality_schema
 from gcx.settings import Settings
 
 
 @pytest.fixture(scope="session")
 def warehouse(settings: Settings) -> Settings:
-    """The warehouse with the raw contract (ingestion's raw_schema.sql) and the quality schema."""
-    with database.connect("warehouse") as conn:
-        ensure_raw_schema(conn)
-        ensure_quality_schema(conn)
+    """The session's warehouse: its raw and quality tables are there (gcx/warehouse/ddl/)."""
     return settings
 
 

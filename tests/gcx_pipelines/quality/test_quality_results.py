@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 import dagster as dg
 
-from gcx.quality.results import ensure_quality_schema, record_check_result
+from gcx.quality.results import record_check_result
 
 D1 = date(2024, 5, 1)
 
@@ -70,12 +70,3 @@ def test_record_check_result_keeps_one_row_per_execution(conn):
          {"lake_rows": 10, "raw_rows": 9}, "run-1"),
         ("row_counts_reconcile", "raw/test__recorded", "test__recorded", None, True, None, None, {}, None),
     ]  # fmt: skip
-
-
-def test_schema_creation_is_idempotent(conn):
-    from gcx.quality import results
-
-    results._ensured.clear()
-    ensure_quality_schema(conn)
-    ensure_quality_schema(conn)
-    assert conn.execute("select to_regclass('quality.dataset_daily_quality')").fetchone()[0] is not None

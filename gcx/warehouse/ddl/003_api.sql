@@ -1,6 +1,6 @@
--- The API's own tables in the warehouse (schema `api`). Idempotent: applied when the API starts and
--- by `gcx keys`. Keys are stored as a SHA-256 of their secret part only; the key itself is shown
--- once, when it is created.
+-- The API's own tables in the warehouse (schema `api`): keys (gcx/access/keys.py), rate-limit
+-- windows, the request and audit logs, dashboard sessions. Keys are stored as a SHA-256 of their
+-- secret part only; the key itself is shown once, when it is created.
 
 create schema if not exists api;
 
@@ -53,3 +53,14 @@ create table if not exists api.audit_log (
     parameters   jsonb not null default '{}'
 );
 create index if not exists audit_log_at on api.audit_log (at);
+-- Dashboard login sessions (api/dashboards/sessions.py).
+-- The browser holds a random session id in an HttpOnly cookie; only its SHA-256 is stored here, and
+-- the API key itself is never stored nor put in a cookie. A session lives until it expires, is
+-- logged out, or its key is revoked (checked on every request through the join with api.keys).
+create table if not exists api.dashboard_sessions (
+    session_sha256 bytea primary key,
+    key_id         text not null references api.keys (key_id) on delete cascade,
+    created_at     timestamptz not null default now(),
+    expires_at     timestamptz not null
+);
+create index if not exists dashboard_sessions_expires_at on api.dashboard_sessions (expires_at);

@@ -1,6 +1,6 @@
 -- The warehouse's `quality` schema: every check execution's result, per dataset and day, for the
 -- dataset catalog and the system-health views. Written by the quality checks (and by other
--- domains' checks through gcx_pipelines.defs.quality.record_check_result). Idempotent.
+-- domains' checks through gcx.quality.results.record_check_result).
 
 create schema if not exists quality;
 
