@@ -26,7 +26,7 @@ with warnings.catch_warnings():
     defs = dg.load_definitions_from_package_module(
         domains,
         resources={
-            "gcx": GcxResource(home=dg.EnvVar("GCX_HOME")),
+            "gcx": GcxResource(),  # GCX_HOME, read when a run starts
             "dbt": dbt_resource(),  # names the dbt project, nothing secret
         },
     )

@@ -24,11 +24,14 @@ from sqlalchemy.engine import make_url
 
 from gcx import database
 from gcx.settings import Settings, get_settings
-from gcx.warehouse.dbt import PROJECT_DIR
+from gcx.warehouse.dbt import PROJECT_DIR, prepare_manifest
 
 dbt_project = DbtProject(project_dir=PROJECT_DIR, profiles_dir=PROJECT_DIR)
 """dbt_project/ with its profiles.yml; the manifest goes to dbt_project/target/manifest.json."""
-dbt_project.prepare_if_dev()  # under `dagster dev` only: re-parse so edited models show up
+if os.environ.get("DAGSTER_IS_DEV_CLI"):
+    # under `dagster dev` only (DbtProject.prepare_if_dev's rule), with the dbt of this environment
+    # whatever PATH says: re-parse when a model changed, so edits show up on reload
+    prepare_manifest()
 
 DEFAULT_POSTGRES_PORT = 5432
 

@@ -14,14 +14,15 @@ from gcx.settings import Settings
 class GcxResource(dg.ConfigurableResource):
     """Where the platform's state lives and how to reach its databases.
 
-    Resolved when a run starts, never at import: `home` comes from `GCX_HOME` (bound with
-    `dg.EnvVar` in definitions.py) and an external server from `GCX_DATABASE_URL` if set.
+    Resolved when a run starts, never at import: `home` when given (tests), else the platform's
+    settings as every gcx command reads them (`GCX_HOME`, default `.gcx`; `GCX_DATABASE_URL` for an
+    external server), so the code location also runs under a plain `dagster dev`.
     """
 
-    home: str
+    home: str | None = None
 
     def settings(self) -> Settings:
-        return Settings(home=Path(self.home))
+        return Settings(home=Path(self.home)) if self.home else Settings()
 
     @contextmanager
     def connect(

@@ -107,3 +107,28 @@ def test_failed_runs_are_recorded_in_the_warehouse(settings):
     job_name, failed_steps, error = rows[0]
     assert (job_name, failed_steps) == (result.dagster_run.job_name, ["broken_asset"])
     assert "broken_asset" in error
+
+
+@pytest.mark.slow
+def test_the_dagster_command_works_from_the_checkout_with_nothing_set(tmp_path):
+    """`dagster definitions validate -w workspace.yaml` as a newcomer types it: no DAGSTER_HOME, no
+    storage URL; dagster.yaml's classes find the platform's database from GCX_HOME."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from gcx.settings import Settings
+
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DAGSTER_")} | {"GCX_HOME": str(tmp_path)}
+    dagster = Path(sys.executable).with_name("dagster")
+    try:
+        done = subprocess.run(
+            [str(dagster), "definitions", "validate", "-w", "workspace.yaml"],
+            cwd=root, env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+    finally:
+        database.stop_embedded(Settings(home=tmp_path))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "All code locations passed validation" in done.stderr + done.stdout
