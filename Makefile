@@ -8,7 +8,7 @@ RUN := $(UV) run --frozen
 export UV_PROJECT_ENVIRONMENT := .venv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install demo test reliability lint format bench clean
+.PHONY: install demo test test-fast reliability lint format bench clean
 
 $(UV):
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
@@ -36,6 +36,10 @@ demo: install
 test: install
 	$(RUN) pytest
 
+## test-fast: the tests that need no built platform, browser or live server (a minute, for every edit)
+test-fast: install
+	$(RUN) pytest --fast
+
 ## reliability: faults, bad input, security and load against real processes; prints the summary table
 RELIABILITY_LEDGER := .gcx-reliability.jsonl
 reliability: install
@@ -43,9 +47,11 @@ reliability: install
 	GCX_RELIABILITY_LEDGER=$(CURDIR)/$(RELIABILITY_LEDGER) $(RUN) pytest tests/reliability -m reliability; \
 	status=$$?; $(RUN) python tests/reliability/summary.py $(RELIABILITY_LEDGER) --record || status=1; exit $$status
 
+## lint: ruff on the Python, sqlfluff on the dbt project's SQL (.sqlfluff); CI runs it before the tests
 lint: install
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
+	$(RUN) sqlfluff lint dbt_project/models dbt_project/tests
 
 format: install
 	$(RUN) ruff check --fix .

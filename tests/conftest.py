@@ -16,6 +16,30 @@ from gcx.settings import Settings, get_settings
 REFERENCE_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "reference"
 
 
+SLOW_FIXTURES = {"built_platform", "scored_platform", "browser", "live_server", "feed"}
+"""Fixtures that build a platform, a browser or a live server: what `make test-fast` leaves out."""
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--fast",
+        action="store_true",
+        help="only the tests that need no built platform, browser or live server and are not marked slow",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption("--fast"):
+        return
+    slow = [
+        item
+        for item in items
+        if item.get_closest_marker("slow") or SLOW_FIXTURES & set(getattr(item, "fixturenames", ()))
+    ]
+    config.hook.pytest_deselected(items=slow)
+    items[:] = [item for item in items if item not in slow]
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """dbt's manifest before any test module imports the code location (importing never parses)."""
     from gcx.warehouse.dbt import prepare_manifest

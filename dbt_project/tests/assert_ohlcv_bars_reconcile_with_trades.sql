@@ -41,15 +41,20 @@ bars as (
 
 ),
 
+bar_intervals as (
+
+    {% for interval in intervals %}
+    select '{{ interval }}' as bar_interval
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+
+),
+
 expected as (
 
-    select intervals.bar_interval, trades.*
+    select bar_intervals.bar_interval, trades.*
     from trades
-    cross join (
-        {% for interval in intervals %}
-        select '{{ interval }}' as bar_interval {% if not loop.last %}union all{% endif %}
-        {% endfor %}
-    ) as intervals
+    cross join bar_intervals
 
 )
 

@@ -20,6 +20,8 @@ from ml import registry
 from tests.api.conftest import bearer
 from tests.conftest import clock_at, run_ml_job
 
+pytestmark = pytest.mark.slow  # builds and scores a platform of its own
+
 SESSION = date(2026, 12, 3)
 SEED = 3
 

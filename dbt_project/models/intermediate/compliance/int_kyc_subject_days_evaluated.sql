@@ -80,9 +80,10 @@ evaluated as (
         end as kyc_status,
         subject_days.is_failed,
         subject_days.is_expired,
-        not subject_days.is_expired
+        (
+            not subject_days.is_expired
             and subject_days.expires_on <= {{ dbt.dateadd('day', var('kyc_expiry_warning_days'), 'subject_days.day') }}
-            as is_expiring,
+        ) as is_expiring,
         coalesce(failures.first_failed_on <= subject_days.day, false) as has_failed,
         subject_days.expires_on,
         subject_days.last_checked_at,

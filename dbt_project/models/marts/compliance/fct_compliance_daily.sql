@@ -81,11 +81,16 @@ settlements as (
 first_days as (
 
     select min(day) as day from large_trades
-    union all select min(day) from breaches
-    union all select min(day) from kyc
-    union all select min(day) from sanctions
-    union all select min(due_on) from filings
-    union all select min(day) from settlements
+    union all
+    select min(day) from breaches
+    union all
+    select min(day) from kyc
+    union all
+    select min(day) from sanctions
+    union all
+    select min(due_on) from filings
+    union all
+    select min(day) from settlements
 
 ),
 

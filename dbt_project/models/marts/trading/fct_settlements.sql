@@ -50,9 +50,11 @@ final as (
         dated.settlement_status,
         dated.settlement_status = 'late' or coalesce(dated.settled_at > dated.due_at, false) as is_late,
         dated.settlement_status = 'failed' as is_failed,
-        dated.settled_at is null
+        (
+            dated.settled_at is null
             and dated.settlement_status <> 'failed'
-            and dated.due_on < {{ as_of_date() }} as is_overdue,
+            and dated.due_on < {{ as_of_date() }}
+        ) as is_overdue,
         case
             when dated.settled_on > dated.due_on
                 then {{ days_between('dated.due_on', 'dated.settled_on') }}
