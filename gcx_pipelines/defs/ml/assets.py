@@ -1,4 +1,5 @@
-"""ML assets: features -> model (challenger) -> evaluation -> champion -> daily scores.
+"""ML assets: features -> model (challenger) -> evaluation -> champion -> daily scores. The
+lifecycle itself is plain Python in ml/lifecycle.py; each asset here is a call into it.
 
 Per model (surveillance, member risk), built by one factory so both follow the same path:
 - `ml/<model>_features`: the point-in-time feature table (ml.<model>_features), with a blocking
@@ -13,19 +14,15 @@ Per model (surveillance, member risk), built by one factory so both follow the s
   day, with a PSI drift check against the champion's training window (severity WARN).
 """
 
-import math
-import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 
-from gcx import clock
 from gcx_pipelines.partitions import daily_partitions, run_days
 from gcx_pipelines.resources import GcxResource
+from ml import lifecycle
+from ml.lifecycle import ModelKind
 from ml.names import MEMBER_RISK_MODEL, SURVEILLANCE_MODEL
 
 GROUP = "ml"
@@ -136,141 +133,20 @@ def member_risk_features_expectations(gcx: GcxResource) -> dg.AssetCheckResult:
 # --- models --------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ModelSpec:
-    """What differs between the two models; everything else is the same path."""
-
-    short: str  # surveillance | member_risk
-    registered_name: str
-    features_key: dg.AssetKey
-    date_column: str
-    primary_metric: str
-    higher_is_better: bool
-    labels: Callable  # (features, settings, conn) -> labels
-    readiness: Callable  # (training days, their labels) -> Readiness
-    without_champion: str  # what scores while no version has been promoted
-    train: Callable  # (frame, labels, budget_s, seed) -> (model, trials)
-    evaluate: Callable  # (model, frame, labels) -> metrics
-    images: Callable  # (model, frame, labels, folder) -> paths
-
-
-def _surveillance_labels(features, settings, conn):
-    from ml.labels import read_episodes, surveillance_labels
-
-    return surveillance_labels(features, read_episodes(settings.truth_dir))
-
-
-def _member_risk_labels(features, settings, conn):
-    from ml.features import load_market_data
-    from ml.labels import member_risk_labels
-
-    return member_risk_labels(features, load_market_data(conn).settlements)
-
-
-def _lazy(module: str, name: str) -> Callable:
-    """A function of ml/ imported when first called: loading the code location stays fast
-    (scikit-learn, MLflow and matplotlib are imported by the runs that use them)."""
-
-    def call(*args, **kwargs):
-        import importlib
-
-        return getattr(importlib.import_module(module), name)(*args, **kwargs)
-
-    return call
-
-
-SPECS = [
-    ModelSpec(
-        short="surveillance",
-        registered_name=SURVEILLANCE_MODEL,
-        features_key=SURVEILLANCE_FEATURES_KEY,
-        date_column="activity_date",
-        primary_metric="macro_pr_auc",
-        higher_is_better=True,
-        labels=_surveillance_labels,
-        readiness=_lazy("ml.train", "surveillance_readiness"),
-        without_champion="alerts come from the rules alone",
-        train=_lazy("ml.train", "train_surveillance"),
-        evaluate=_lazy("ml.evaluate", "evaluate_surveillance"),
-        images=_lazy("ml.evaluate", "surveillance_images"),
-    ),
-    ModelSpec(
-        short="member_risk",
-        registered_name=MEMBER_RISK_MODEL,
-        features_key=MEMBER_RISK_FEATURES_KEY,
-        date_column="as_of_date",
-        primary_metric="brier",
-        higher_is_better=False,
-        labels=_member_risk_labels,
-        readiness=_lazy("ml.train", "member_risk_readiness"),
-        without_champion="every member scores 'insufficient history'",
-        train=_lazy("ml.train", "train_member_risk"),
-        evaluate=_lazy("ml.evaluate", "evaluate_member_risk"),
-        images=_lazy("ml.evaluate", "member_risk_images"),
-    ),
-]
-
-
-def _training_data(spec: ModelSpec, gcx: GcxResource):
-    """The feature table, its labels, the held-out time split (the same for every version; None
-    with too few days) and whether the training rows support a new version."""
-    from ml.tables import read_features
-    from ml.train import plan_training
-
-    settings = gcx.settings()
-    with gcx.connect("warehouse") as conn:
-        frame = read_features(conn, spec.features_key.path[-1])
-        labels = spec.labels(frame, settings, conn)
-    split, readiness = plan_training(frame[spec.date_column], labels, spec.readiness)
-    return frame, labels, split, readiness
-
-
-def _keep_champion(context: dg.AssetExecutionContext, spec: ModelSpec, gcx: GcxResource, why: str) -> str:
-    """No new version this run: nothing is left for evaluation to compare (the challenger alias
-    goes), the champion stays, and the catalog and the run log say why."""
-    from ml import registry
-    from ml.tables import record_model_status
-
-    settings = gcx.settings()
-    registry.remove_alias(spec.registered_name, registry.CHALLENGER, settings)
-    champion = registry.version_by_alias(spec.registered_name, registry.CHAMPION, settings)
-    kept = f"kept champion v{champion.version}" if champion else f"no champion yet: {spec.without_champion}"
-    note = f"{why}: {kept}"
-    with gcx.connect("warehouse") as conn:
-        record_model_status(
-            conn, spec.registered_name, champion.version if champion else None, note, clock.now()
-        )
-    context.log.warning(f"{spec.registered_name}: {note}")
-    return note
-
-
-def _feature_columns(frame: pd.DataFrame) -> list[str]:
-    """The feature table's features: its numeric columns (keys, dates and evidence ids are not)."""
-    return [c for c in frame.columns if frame[c].dtype.kind == "f"]
-
-
-def _unused_features(frame: pd.DataFrame, used: list[str]) -> list[str]:
-    """The features a model left out: no value in its training rows."""
-    return [c for c in _feature_columns(frame) if c not in used]
-
-
-def _finite(metrics: dict) -> dict[str, float]:
-    return {k: float(v) for k, v in metrics.items() if v is not None and not math.isnan(float(v))}
-
-
-def build_model_assets(spec: ModelSpec) -> list:
-    model_key = dg.AssetKey(["ml", f"{spec.short}_model"])
-    evaluation_key = dg.AssetKey(["ml", f"{spec.short}_evaluation"])
-    champion_key = dg.AssetKey(["ml", f"{spec.short}_champion"])
+def build_model_assets(kind: ModelKind) -> list[dg.AssetsDefinition]:
+    """The model, evaluation and champion assets of one model: each a call into ml/lifecycle.py."""
+    model_key = dg.AssetKey(["ml", f"{kind.short}_model"])
+    evaluation_key = dg.AssetKey(["ml", f"{kind.short}_evaluation"])
+    champion_key = dg.AssetKey(["ml", f"{kind.short}_champion"])
 
     @dg.asset(
         key=model_key,
-        deps=[spec.features_key],
+        deps=[dg.AssetKey(["ml", kind.features_table])],
         group_name=GROUP,
         owners=OWNERS,
         kinds={"mlflow", "scikitlearn"},
         description=(
-            f"Registered MLflow model `{spec.registered_name}`: a new version trained on the days before "
+            f"Registered MLflow model `{kind.registered_name}`: a new version trained on the days before "
             "the held-out split (the last 30 % of days), hyperparameters searched within the time budget; "
             "the run logs params, metrics, signature and images (confusion matrix, PR curve, feature "
             "importance). The new version gets the alias `challenger`. Features with no value in the "
@@ -282,58 +158,17 @@ def build_model_assets(spec: ModelSpec) -> list:
     def model_asset(
         context: dg.AssetExecutionContext, config: TrainingConfig, gcx: GcxResource
     ) -> dg.MaterializeResult:
-        import mlflow
-
-        from ml import registry
-
         settings = gcx.settings()
-        frame, labels, split, readiness = _training_data(spec, gcx)
-        if not readiness.ready:
-            note = _keep_champion(context, spec, gcx, readiness.reason)
-            return dg.MaterializeResult(metadata={"trained": False, "reason": note})
-        context.log.info(f"{spec.registered_name}: {readiness.reason}")
-        train_rows = split.train(frame[spec.date_column])
-        model, trials = spec.train(frame[train_rows], labels[train_rows], config.search_budget_s, config.seed)
-        held_out = split.held_out(frame[spec.date_column])
-        metrics = spec.evaluate(model, frame[held_out], labels[held_out])
-        registry.use_platform_tracking(settings)
-        with mlflow.start_run(experiment_id=registry.experiment(spec.registered_name, settings)) as run:
-            mlflow.log_params(
-                {
-                    **{f"model_{k}": v for k, v in model.params.items()},
-                    "held_out_from": split.held_out_from.isoformat(),
-                    "train_rows": int(train_rows.sum()),
-                    "held_out_rows": int(held_out.sum()),
-                    "search_budget_s": config.search_budget_s,
-                    "search_trials": len(trials),
-                    "seed": config.seed,
-                    "features_unused": ", ".join(_unused_features(frame, model.features)) or "none",
-                }
-            )
-            mlflow.log_metrics({f"held_out_{k}": v for k, v in _finite(metrics).items()})
-            for number, trial in enumerate(trials):
-                if not math.isnan(trial["score"]):
-                    mlflow.log_metric("search_validation_score", trial["score"], step=number)
-            mlflow.log_dict({"trials": trials}, "search_trials.json")
-            with tempfile.TemporaryDirectory() as folder:
-                for path in spec.images(model, frame[held_out], labels[held_out], Path(folder)):
-                    mlflow.log_artifact(str(path), artifact_path="evaluation")
-            version = registry.log_model(model, spec.registered_name, frame[_feature_columns(frame)].head(50))
-        registry.set_alias(spec.registered_name, registry.CHALLENGER, str(version.version), settings)
-        context.log.info(
-            f"{spec.registered_name} v{version.version} (run {run.info.run_id}): {_finite(metrics)}"
-        )
-        return dg.MaterializeResult(
-            metadata={
-                "trained": True,
-                "reason": readiness.reason,
-                "version": str(version.version),
-                "run_id": run.info.run_id,
-                "held_out_from": split.held_out_from.isoformat(),
-                "search_trials": len(trials),
-                **{f"held_out_{k}": v for k, v in _finite(metrics).items() if not k.startswith("rules_")},
-            }
-        )
+        with gcx.connect("warehouse") as conn:
+            data = lifecycle.training_data(kind, conn, settings)
+            if not data.readiness.ready:
+                note = lifecycle.keep_champion(kind, data.readiness.reason, conn, settings)
+                context.log.warning(f"{kind.registered_name}: {note}")
+                return dg.MaterializeResult(metadata={"trained": False, "reason": note})
+        context.log.info(f"{kind.registered_name}: {data.readiness.reason}")
+        trained = lifecycle.train_challenger(kind, data, settings, config.search_budget_s, config.seed)
+        context.log.info(f"{kind.registered_name}: {trained}")
+        return dg.MaterializeResult(metadata=trained)
 
     @dg.asset(
         key=evaluation_key,
@@ -342,50 +177,16 @@ def build_model_assets(spec: ModelSpec) -> list:
         owners=OWNERS,
         kinds={"mlflow"},
         description=(
-            f"`{spec.registered_name}` challenger and champion scored on the same held-out days "
-            f"(primary metric: {spec.primary_metric}); both figures are recorded on the challenger's "
+            f"`{kind.registered_name}` challenger and champion scored on the same held-out days "
+            f"(primary metric: {kind.primary_metric}); both figures are recorded on the challenger's "
             "version (tags) and run (metrics)."
         ),
     )
     def evaluation_asset(context: dg.AssetExecutionContext, gcx: GcxResource) -> dg.MaterializeResult:
-        import mlflow
-
-        from ml import registry
-
-        settings = gcx.settings()
-        challenger = registry.load_by_alias(spec.registered_name, registry.CHALLENGER, settings)
-        if challenger is None:
-            reason = (
-                f"no challenger: {model_key.to_user_string()} trained no new version (its run log says why)"
-            )
-            context.log.info(f"{spec.registered_name}: {reason}")
-            return dg.MaterializeResult(metadata={"evaluated": False, "reason": reason})
-        champion = registry.load_by_alias(spec.registered_name, registry.CHAMPION, settings)
-        frame, labels, split, _ = _training_data(spec, gcx)
-        held_out = split.held_out(frame[spec.date_column])
-        results = {"challenger": spec.evaluate(challenger.model, frame[held_out], labels[held_out])}
-        champion_error = None
-        if champion is not None:
-            try:
-                results["champion"] = spec.evaluate(champion.model, frame[held_out], labels[held_out])
-            except (KeyError, ValueError) as error:  # e.g. trained on a feature set that no longer exists
-                champion_error = f"champion v{champion.version} cannot score today's features: {error}"
-        client = registry.use_platform_tracking(settings)
-        version = client.get_model_version(spec.registered_name, challenger.version)
-        tags = {
-            "held_out_from": split.held_out_from.isoformat(),
-            "challenger_metric": str(results["challenger"].get(spec.primary_metric, float("nan"))),
-            "champion_version": champion.version if champion else "",
-            "champion_metric": str(results.get("champion", {}).get(spec.primary_metric, float("nan"))),
-            "champion_error": champion_error or "",
-        }
-        for key, value in tags.items():
-            client.set_model_version_tag(spec.registered_name, challenger.version, f"evaluation.{key}", value)
-        with mlflow.start_run(run_id=version.run_id):
-            for who, metrics in results.items():
-                mlflow.log_metrics({f"compare_{who}_{k}": v for k, v in _finite(metrics).items()})
-        context.log.info(f"{spec.registered_name}: {tags}")
-        return dg.MaterializeResult(metadata={"challenger_version": challenger.version, **tags})
+        with gcx.connect("warehouse") as conn:
+            evaluated = lifecycle.evaluate_challenger(kind, conn, gcx.settings())
+        context.log.info(f"{kind.registered_name}: {evaluated}")
+        return dg.MaterializeResult(metadata=evaluated)
 
     @dg.asset(
         key=champion_key,
@@ -394,80 +195,18 @@ def build_model_assets(spec: ModelSpec) -> list:
         owners=OWNERS,
         kinds={"mlflow"},
         description=(
-            f"The `{spec.registered_name}` version with alias `champion`: the challenger is promoted "
-            f"only if its held-out {spec.primary_metric} beats the champion's on the same days (or there "
+            f"The `{kind.registered_name}` version with alias `champion`: the challenger is promoted "
+            f"only if its held-out {kind.primary_metric} beats the champion's on the same days (or there "
             "is no champion, or the champion can no longer score the features)."
         ),
     )
     def champion_asset(context: dg.AssetExecutionContext, gcx: GcxResource) -> dg.MaterializeResult:
-        from ml import registry
-        from ml.tables import record_model_status
-
-        settings = gcx.settings()
-        challenger = registry.version_by_alias(spec.registered_name, registry.CHALLENGER, settings)
-        champion = registry.version_by_alias(spec.registered_name, registry.CHAMPION, settings)
-        if challenger is None:  # the model asset kept the champion and recorded why
-            kept = str(champion.version) if champion else None
-            return dg.MaterializeResult(
-                metadata={"champion_version": kept or "none", "promoted": False, "reason": "no challenger"}
-            )
-        tags = challenger.tags
-        decision = promotion_decision(
-            challenger_metric=float(tags.get("evaluation.challenger_metric", "nan")),
-            champion_metric=float(tags.get("evaluation.champion_metric", "nan")),
-            has_champion=champion is not None and str(champion.version) != str(challenger.version),
-            champion_error=tags.get("evaluation.champion_error", ""),
-            higher_is_better=spec.higher_is_better,
-            evaluated_against=tags.get("evaluation.champion_version", ""),
-            champion_version=str(champion.version) if champion else "",
-        )
-        if decision.promote:
-            registry.set_alias(spec.registered_name, registry.CHAMPION, str(challenger.version), settings)
-        now = str(challenger.version if decision.promote else champion.version)
-        note = f"challenger v{challenger.version}: {decision.reason}; champion v{now}"
         with gcx.connect("warehouse") as conn:
-            record_model_status(conn, spec.registered_name, now, note, clock.now())
-        context.log.info(f"{spec.registered_name}: {note}")
-        return dg.MaterializeResult(
-            metadata={"champion_version": now, "promoted": decision.promote, "reason": decision.reason}
-        )
+            decided = lifecycle.promote_if_better(kind, conn, gcx.settings())
+        context.log.info(f"{kind.registered_name}: {decided}")
+        return dg.MaterializeResult(metadata=decided)
 
     return [model_asset, evaluation_asset, champion_asset]
-
-
-@dataclass(frozen=True)
-class Decision:
-    promote: bool
-    reason: str
-
-
-def promotion_decision(
-    *,
-    challenger_metric: float,
-    champion_metric: float,
-    has_champion: bool,
-    champion_error: str,
-    higher_is_better: bool,
-    evaluated_against: str,
-    champion_version: str,
-) -> Decision:
-    """Promote only when the challenger beats the champion on the same held-out days."""
-    if not has_champion:
-        return Decision(True, "no champion yet")
-    if champion_error:
-        return Decision(True, champion_error)
-    if evaluated_against != champion_version:
-        return Decision(
-            False,
-            f"evaluated against v{evaluated_against or '-'}, champion is v{champion_version}: re-evaluate",
-        )
-    if math.isnan(challenger_metric):
-        return Decision(False, "challenger has no held-out figure (no labelled outcome in the held-out days)")
-    if math.isnan(champion_metric):
-        return Decision(True, "champion has no held-out figure, challenger has")
-    better = challenger_metric > champion_metric if higher_is_better else challenger_metric < champion_metric
-    comparison = f"challenger {challenger_metric:.4f} vs champion {champion_metric:.4f}"
-    return Decision(better, f"{comparison}: {'better' if better else 'not better, champion kept'}")
 
 
 # --- daily scores --------------------------------------------------------------------------------
@@ -606,4 +345,4 @@ def member_risk_feature_drift(
     return _drift(context, gcx, MEMBER_RISK_MODEL, "member_risk_features", "as_of_date")
 
 
-MODEL_ASSETS = [asset for spec in SPECS for asset in build_model_assets(spec)]
+MODEL_ASSETS = [asset for kind in lifecycle.KINDS for asset in build_model_assets(kind)]
