@@ -35,7 +35,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 from psycopg import sql
 
-from api.catalog import Dataset
+from api.catalog.models import Dataset
 from gcx.files import write_atomically
 from gcx.governance.retention import copy_parquet_into
 from gcx.postgres_arrow import arrow_type, copy_csv_options, set_copy_formats

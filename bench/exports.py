@@ -27,7 +27,8 @@ from pathlib import Path
 
 import httpx
 
-from api.catalog import Catalog, relation_columns
+from api.catalog.build import Catalog
+from api.catalog.facts import relation_columns
 from api.exports import ExportFormat, ExportQuery, prepare_export
 from bench.local_api import api_in_thread
 from gcx import database

@@ -4,7 +4,7 @@
 with the roles they need; restricted marts, which hold clear PII, only to compliance and admin);
 `GET /v1/datasets/{id}` adds the condition of every day of its coverage and sample rows;
 `GET|HEAD /v1/datasets/{id}/export` serves a CSV or Parquet file whose size and row count are known
-before the first byte (pro tier). What the entries say is built in api/catalog.py, the files in
+before the first byte (pro tier). What the entries say is built in api/catalog/, the files in
 api/exports.py.
 """
 
@@ -19,8 +19,8 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
-from api import catalog as catalog_module
-from api.catalog import Catalog, Dataset
+from api.catalog.build import Catalog, sample_rows, visible_facts
+from api.catalog.models import Dataset, DayQuality
 from api.deps import BulkExportDep, ConnDep, NowDep, PrincipalDep, check_tier
 from api.errors import AUTHENTICATED_RESPONSES, NOT_FOUND_RESPONSE, ApiError
 from api.exports import MEDIA_TYPES, ExportFormat, ExportQuery, prepare_export
@@ -190,9 +190,7 @@ def summary(
     dataset: Dataset, principal: Principal, conn: psycopg.Connection, now: datetime
 ) -> dict[str, Any]:
     readable = dataset.readable_by(principal.role) and tier_at_least(principal.tier, dataset.tier)
-    row_count, last_at = (
-        catalog_module.visible_facts(dataset, conn, principal.tier.name, now) if readable else (None, None)
-    )
+    row_count, last_at = visible_facts(dataset, conn, principal.tier.name, now) if readable else (None, None)
     days = visible_days(dataset, last_at)
     day_checks = sum(day.checks_total for day in days), sum(day.checks_passed for day in days)
     checks_total, checks_passed = (
@@ -239,7 +237,7 @@ def summary(
     }
 
 
-def visible_days(dataset: Dataset, last_at: datetime | None) -> list[catalog_module.DayQuality]:
+def visible_days(dataset: Dataset, last_at: datetime | None) -> list[DayQuality]:
     """The day conditions up to the last instant the key may see (all of them for a dataset without a
     time axis)."""
     if dataset.time_column is None:
@@ -279,7 +277,7 @@ def get_dataset(
     dataset = find_dataset(request, conn, dataset_id, principal)
     require_tier(dataset, principal)
     entry = summary(dataset, principal, conn, now)
-    sample = catalog_module.sample_rows(dataset, conn, principal.tier.name, now)
+    sample = sample_rows(dataset, conn, principal.tier.name, now)
     entry["days"] = [
         {
             "date": d.day,

@@ -154,6 +154,7 @@ SCHEMA_DEFAULTS: dict[str, RetentionPolicy] = {
         ),
         RetentionPolicy("hot", "*", "keep", "the live feed consumer's checkpoints: a row per consumer"),
         RetentionPolicy("governance", "*", "keep", "the record of archived partitions"),
+        RetentionPolicy("meta", "*", "keep", "the warehouse's schema versions: a row per DDL file applied"),
         RetentionPolicy("ml", "*", "keep", "feature tables, replaced whole by each training run"),
         RetentionPolicy("staging", "*", "keep", "views: nothing stored"),
         RetentionPolicy("intermediate", "*", "keep", "views: nothing stored"),

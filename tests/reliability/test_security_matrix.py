@@ -3,7 +3,7 @@ the 3 tiers x 5 roles), and every dataset of the catalog (its entry with sample 
 x every principal, against the access policy written below.
 
 The policy is stated here, as the README and the issue state it, not computed from gcx/access/entitlements.py
-or api/catalog.py: a change of what the code allows fails this test until the policy is changed too.
+or api/catalog/: a change of what the code allows fails this test until the policy is changed too.
 A route or a dataset the policy does not name fails the test, so a new one cannot go unclassified.
 
 On top of the status and the reason of every answer: a free key never receives a row newer than 15

@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from psycopg import sql
 
-from api.catalog import load_manifest, manifest_path
+from api.catalog.manifest import load_manifest, manifest_path
 from api.main import create_app
 from gcx import clock, database
 from gcx.access import keys
