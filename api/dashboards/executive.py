@@ -43,9 +43,14 @@ def period_label(record: dict, grain: str) -> str:
     return label if is_over(record) else f"{label} (to date)"
 
 
-def latest_complete_period(periods: list[dict]) -> tuple[dict | None, dict | None]:
+def latest_complete_period(
+    periods: list[dict], trading_days: set[str] | None = None
+) -> tuple[dict | None, dict | None]:
     """The tiles' period: the latest that is over (today or this week so far would compare a part
-    with a whole), else the latest; and the period before it."""
+    with a whole), else the latest; and the period before it. Per day, only trading days count:
+    on a Monday morning the tiles show Friday's session against Thursday's, not an empty Sunday."""
+    if trading_days is not None:
+        periods = [record for record in periods if record["period_start"] in trading_days]
     complete = [index for index, record in enumerate(periods) if is_over(record)]
     index = complete[-1] if complete else len(periods) - 1
     if index < 0:
@@ -89,8 +94,22 @@ def build(
     )
     for record in by_commodity:  # white and yellow maize are both "maize" in the mart's commodity_name
         record["commodity"] = COMMODITIES.get(record["commodity_code"], record["commodity_code"])
-    latest, previous = latest_complete_period(periods)
-    note = f"{period_label(latest, grain)}; change against the {grain} before" if latest else ""
+    trading_days = (
+        {
+            record["calendar_date"]
+            for record in rows(
+                conn,
+                "select calendar_date from marts.dim_calendar_days where is_trading_day"
+                " and calendar_date >= %(start)s and calendar_date < %(end)s",
+                {"start": days.start, "end": days.end},
+            )
+        }
+        if grain == "day"
+        else None
+    )
+    latest, previous = latest_complete_period(periods, trading_days)
+    before = "trading day" if grain == "day" else grain
+    note = f"{period_label(latest, grain)}; change against the {before} before" if latest else ""
     tiles = [
         Tile(
             id=name,

@@ -53,3 +53,23 @@ def test_a_range_the_tier_may_not_see_is_refused_not_truncated(tier, start, end,
     with pytest.raises(ApiError) as refused:
         day_range(caller(tier), start, end, datetime(2026, 11, 21, 9, 30, tzinfo=UTC))
     assert (refused.value.status, refused.value.reason) == (status, reason)
+
+
+def test_daily_tiles_show_the_latest_trading_day_not_an_empty_weekend():
+    from api.dashboards.executive import latest_complete_period
+
+    def day(iso: str, volume: float) -> dict:
+        end = (date.fromisoformat(iso) + timedelta(days=1)).isoformat()
+        return {"period_start": iso, "period_end": end, "volume_t": volume}
+
+    periods = [
+        day("2026-11-12", 40.0),
+        day("2026-11-13", 55.0),
+        day("2026-11-14", 0.0),
+        day("2026-11-15", 0.0),
+    ]
+    latest, previous = latest_complete_period(periods, trading_days={"2026-11-12", "2026-11-13"})
+    assert (latest["period_start"], previous["period_start"]) == ("2026-11-13", "2026-11-12")
+    assert (
+        latest_complete_period(periods)[0]["period_start"] == "2026-11-15"
+    )  # weeks, months: every day counts
