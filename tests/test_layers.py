@@ -76,3 +76,16 @@ def test_importing_the_code_location_writes_nothing():
             if os.stat(os.path.join(folder, name)).st_mtime > started
         ]
     assert written == []
+
+
+def test_the_quant_client_stands_alone():
+    """clients/python installs with httpx, pandas and pyarrow only, and imports nothing of the platform."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "clients" / "python" / "pyproject.toml").read_text())["project"]
+    assert sorted(dependency.split(">")[0] for dependency in project["dependencies"]) == [
+        "httpx",
+        "pandas",
+        "pyarrow",
+    ]
+    assert offenders("clients/python/src", {"gcx", "api", "gcx_pipelines", "ml", "dagster", "psycopg"}) == []

@@ -1,5 +1,6 @@
-"""The quants' Python client (`gcx.client`) against a real uvicorn server: paging, formats, the
-tail and the stream with resume, exports, errors and retry on 429."""
+"""The quants' Python client (clients/python, `gcx_client`) against a real uvicorn server: paging,
+formats (pandas, Arrow, Polars), the tail and the stream with resume, exports, errors, retry on 429,
+and the asyncio client giving the same answers."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ import httpx
 import pandas as pd
 import pyarrow as pa
 import pytest
+from gcx_client import ApiError, AsyncClient, Client
 
 from api.routes.realtime import cursor_of
 from gcx import database
-from gcx.client import ApiError, Client
+from tests.api.conftest import run_async
 
 
 def warehouse(settings, sql: str, params=()) -> list[tuple]:
@@ -67,9 +69,42 @@ def test_ohlcv_and_summary_equal_the_marts(gcx, built_platform, window):
     assert set(summary.symbol) == {symbol} and len(summary) >= 1
 
 
-def test_arrow_output(gcx, window):
+def test_arrow_and_polars_output(gcx, window):
+    import polars
+
     table = gcx.trades(None, *window, as_="arrow")
     assert isinstance(table, pa.Table) and table.num_rows > 0
+    frame = gcx.trades(None, *window, as_="polars")
+    assert (
+        isinstance(frame, polars.DataFrame) and frame["trade_id"].to_list() == table["trade_id"].to_pylist()
+    )
+
+
+def test_the_async_client_gives_the_same_answers(gcx, live_server, make_key, window, feed):
+    """History pages, several calls at once, and a resumed stream, awaited."""
+    key = make_key("pro", "quant", name="async client tests")
+
+    async def calls():
+        import asyncio
+
+        async with AsyncClient(live_server.url, key=key) as client:
+            trades, summary = await asyncio.gather(
+                client.trades(None, *window, page_size=7), client.daily_summary(None, *window)
+            )
+            streamed = []
+            async for trade in client.stream(after=cursor_of(0)):
+                streamed.append(trade["trade_id"])
+                if len(streamed) == 5:
+                    break
+            with pytest.raises(ApiError) as refused:
+                await client.trades(["NOSUCHSYMBOL"], *window)
+            return trades, summary, streamed, refused.value
+
+    trades, summary, streamed, refused = run_async(calls())
+    assert trades.trade_id.tolist() == gcx.trades(None, *window).trade_id.tolist()
+    assert len(summary) == len(gcx.daily_summary(None, *window))
+    assert streamed == [trade_id for _, trade_id in feed.hot()[:5]]
+    assert (refused.status, refused.reason) == (404, "unknown_symbol")
 
 
 def test_api_errors_carry_the_reason(gcx, window):
