@@ -32,7 +32,7 @@ from gcx.reports.mail import NOT_CONFIGURED
 from gcx.reports.sections import SECTIONS, fetch_section
 from gcx.settings import Settings
 from gcx_pipelines.defs.reports import schedules
-from gcx_pipelines.defs.reports.assets import weekly_compliance_summary
+from gcx_pipelines.defs.reports.assets import REPORT_ASSETS, weekly_compliance_summary
 from gcx_pipelines.defs.reports.schedules import REPORT_SCHEDULES, report_runs
 from gcx_pipelines.resources import GcxResource
 from tests.conftest import WORLD_DAYS, WORLD_START
@@ -105,7 +105,11 @@ def busy_days(platform: Settings) -> list[date]:
 def daily_run(platform: Settings, busy_days: list[date], no_smtp) -> dg.ExecuteInProcessResult:
     """`gcx materialize --job compliance_reports_job --start D1 --end D2` as launch.py runs it."""
     first, last = busy_days[0], busy_days[0] + timedelta(days=1)
-    defs = dg.Definitions(jobs=schedules.report_jobs, resources={"gcx": GcxResource(home=str(platform.home))})
+    defs = dg.Definitions(
+        assets=list(REPORT_ASSETS.values()),
+        jobs=schedules.report_jobs,
+        resources={"gcx": GcxResource(home=str(platform.home))},
+    )
     return defs.resolve_job_def(schedules.REPORTS_JOB).execute_in_process(
         instance=dg.DagsterInstance.ephemeral(),
         tags={
