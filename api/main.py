@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import dashboards
 from api.errors import install_error_handlers
+from api.limits import RequestLimits
 from api.metering import MeteringMiddleware, MeterWriter
 from api.routes import datasets, health, history, me, realtime, reference, reports, risk, surveillance
 from gcx import database
@@ -132,6 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dashboards,
     ):
         app.include_router(module.router)
+    app.add_middleware(RequestLimits)  # inside metering: a refused body is metered like any answer
     app.add_middleware(MeteringMiddleware, writer=lambda: app.state.meter)
     if settings.api_cors_origins:  # no origins, no CORS: browsers on other origins get no CORS headers
         app.add_middleware(

@@ -19,6 +19,8 @@ from gcx import clock
 from gcx.access.keys import Principal
 
 INTEGER = re.compile(r"-?\d+")
+MAX_SYMBOLS = 500
+"""Symbols one request (or WebSocket subscribe) may name: more than the exchange lists."""
 NS_PER_US = 1_000
 
 
@@ -136,6 +138,13 @@ def parse_symbols(symbols: str | None) -> list[str] | None:
     parsed = [s.strip() for s in symbols.split(",") if s.strip()]
     if not parsed:
         raise ApiError(422, "invalid_request", "symbol: give one or more symbols separated by commas")
+    if len(parsed) > MAX_SYMBOLS:
+        raise ApiError(
+            422,
+            "too_many_symbols",
+            f"symbol: at most {MAX_SYMBOLS} symbols in one request (got {len(parsed):,}); omit it for every symbol",
+            {"max_symbols": MAX_SYMBOLS, "got": len(parsed)},
+        )
     return parsed
 
 

@@ -194,9 +194,17 @@ def serve(
     """Serve the market data API (docs at /docs) until interrupted."""
     import uvicorn
 
+    from api.limits import MAX_WS_MESSAGE_BYTES
+
     database.ensure_databases()
     uvicorn.run(
-        "api.main:create_served_app", factory=True, workers=workers, host=host, port=port, log_level="info"
+        "api.main:create_served_app",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="info",
+        ws_max_size=MAX_WS_MESSAGE_BYTES,
     )
 
 

@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import NowDep, PrincipalDep, admit
 from api.errors import AUTHENTICATED_RESPONSES, ApiError, ErrorBody, ErrorDetail
+from api.limits import MAX_WS_MESSAGE_BYTES
 from api.metering import Access, note_access
 from api.models import Page, Trade
 from api.params import SymbolsQuery, allowed_page_size, decode_cursor
@@ -445,8 +446,13 @@ async def trades_websocket(websocket: WebSocket) -> None:
     await session.send({"authenticated": {"key_id": principal.key_id, "tier": principal.tier.name}})
     try:
         while True:
+            text = await websocket.receive_text()
+            if len(text) > MAX_WS_MESSAGE_BYTES:  # uvicorn closes on larger frames; other servers may not
+                limit = {"limit_bytes": MAX_WS_MESSAGE_BYTES}
+                await session.send(_error(413, "payload_too_large", "messages are limited to 64 KiB", limit))
+                continue
             try:
-                message = json.loads(await websocket.receive_text())
+                message = json.loads(text)
             except ValueError:
                 await session.send(_error(422, "invalid_request", "messages must be JSON objects"))
                 continue
