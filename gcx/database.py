@@ -23,6 +23,7 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from gcx.settings import Settings, get_settings
+from gcx.warehouse import pii
 from gcx.warehouse import schema as warehouse_schema
 
 DATABASES = ("exchange", "warehouse", "dagster", "mlflow")
@@ -116,8 +117,9 @@ def database_url(name: DatabaseName, *, driver: str | None = None, settings: Set
 
 
 def ensure_databases(settings: Settings | None = None) -> str:
-    """Start the server if needed, create the platform's databases that are missing and apply the
-    warehouse's pending DDL (gcx/warehouse/schema.py; looked at once per process and server).
+    """Start the server if needed, create the platform's databases that are missing, apply the
+    warehouse's pending DDL (gcx/warehouse/schema.py) and install the PII key (gcx/warehouse/pii.py);
+    looked at once per process and server.
 
     Safe to call from several processes at once: a database created by another process in
     between is not an error. Returns the maintenance URL.
@@ -135,6 +137,7 @@ def ensure_databases(settings: Settings | None = None) -> str:
                 conn.execute(f'create database "{name}"')
     with psycopg.connect(url_for_database(url, "warehouse")) as conn:
         warehouse_schema.apply(conn)
+        pii.install(conn, pii.installation_key(settings or get_settings()))
     _ready.add(url)
     return url
 

@@ -1,12 +1,10 @@
 {#-
-    PII outside the `restricted` schema: a salted hash (stable, so two tables can still be joined
-    on it, and a person found under the same e-mail in two systems) or a coarse value. Values are
-    normalised (trimmed, lower case) before hashing so that formatting differences do not split a
-    person in two. The salt is the `pii_salt` var (env GCX_PII_SALT); null stays null.
+    PII outside the `restricted` schema: a keyed pseudonym, HMAC-SHA256 under the installation's
+    key (private.pii_hash, gcx/warehouse/pii.py): stable, so two tables can still be joined on it and
+    a person found under the same e-mail in two systems, and not reversible without the key. Values
+    are normalised (trimmed, lower case) first so that formatting does not split a person in two;
+    null stays null.
 -#}
 {% macro pii_hash(column) -%}
-    case when {{ column }} is not null then
-        {{ dbt.hash(dbt.concat(["'" ~ var('pii_salt') ~ "'", "lower(trim(cast(" ~ column ~ " as " ~ dbt.type_string() ~ ")))"])) }}
-    end
+    private.pii_hash(cast({{ column }} as {{ dbt.type_string() }}))
 {%- endmacro %}
-

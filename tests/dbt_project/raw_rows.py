@@ -17,9 +17,12 @@ from typing import Any
 
 import psycopg
 
+from gcx.warehouse import pii
 from gcx.warehouse import schema as warehouse_schema
 
 Row = dict[str, Any]
+PII_KEY = bytes(range(32))
+"""The dbt tests' own PII key, so that their pseudonyms can be computed here."""
 
 
 def ts(text: str) -> datetime:
@@ -28,8 +31,10 @@ def ts(text: str) -> datetime:
 
 
 def create_raw_schema(conn: psycopg.Connection) -> None:
-    """The warehouse's own tables: the raw contract, and the API's (api.request_log is a dbt source too)."""
+    """The warehouse's own tables: the raw contract, the API's (api.request_log is a dbt source too)
+    and a PII key of its own."""
     warehouse_schema.apply(conn)
+    pii.install(conn, PII_KEY)
 
 
 def insert(

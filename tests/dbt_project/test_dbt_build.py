@@ -229,3 +229,19 @@ def test_incremental_build_replaces_the_days_of_corrected_and_new_trades(built):
     # bars_lookback_minutes margin says; not the other 4 bars of 07-03 and 07-04
     assert daily.adapter_response["rows_affected"] == 7
     assert_bars_match(warehouse, trades + corrections)
+
+
+def test_pseudonyms_are_keyed_not_a_salted_hash_anyone_can_recompute(built):
+    """A dictionary of e-mails finds nothing without the installation's key: the marts hold
+    HMAC-SHA256 under it (the key of these tests: raw_rows.PII_KEY), not md5 of a public salt."""
+    import hashlib
+
+    from gcx.warehouse.pii import pseudonym
+
+    warehouse, _, _ = built
+    stored = dict(warehouse.query("select user_id, email_hash from marts.dim_users"))
+    assert set(stored) == {user["user_id"] for user in raw_rows.USERS}
+    for user in raw_rows.USERS:  # a user re-sent in a later drop keeps its e-mail
+        assert stored[user["user_id"]] == pseudonym(raw_rows.PII_KEY, user["email"])
+        dictionary_guess = hashlib.md5(("gcx-development-salt" + user["email"].lower()).encode()).hexdigest()
+        assert stored[user["user_id"]] != dictionary_guess
