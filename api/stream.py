@@ -53,6 +53,8 @@ HEARTBEAT_TICK_S = 1.0
 DELAYED_TICK_S = 0.5
 """How often a delayed timeline releases what has become old enough."""
 RECONNECT_S = 2.0
+KEY_CHECK_S = 2.0
+"""How often the keys behind open streams are looked at: a revoked key's streams end within this."""
 MAX_SEQ = 2**63 - 1
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -213,6 +215,7 @@ class Subscription:
         self.waiting: list[TradeEvent | None] = []
         self._wakeup: asyncio.Future | None = None
         self.overflowed = False
+        self.revoked = False
         self.last_offered = time.monotonic()
 
     def _put(self, item: TradeEvent | None) -> None:
@@ -230,6 +233,15 @@ class Subscription:
         self._put(event)
         self.last_offered = time.monotonic()
         return True
+
+    def revoke(self) -> None:
+        """End the subscription: its key was revoked (the reader wakes up and stops)."""
+        self.revoked = True
+        self._put(None)
+
+    @property
+    def ended(self) -> bool:
+        return self.overflowed or self.revoked
 
     def heartbeat_if_quiet(self, quiet_s: float, now: float) -> None:
         if now - self.last_offered >= quiet_s and len(self.waiting) < self.queue_size:
@@ -265,6 +277,49 @@ class Timeline:
             self.released = events[-1].seq
 
 
+class KeyWatch:
+    """Ends what a key holds open (streams, WebSockets) once the key is revoked. Every KEY_CHECK_S it
+    asks, in one query, which of the keys behind open connections are revoked; each holder's
+    `on_revoked` runs once."""
+
+    def __init__(self, conninfo: str, interval_s: float = KEY_CHECK_S):
+        self.conninfo = conninfo
+        self.interval_s = interval_s
+        self.holders: dict[str, dict[int, Any]] = {}
+
+    def watch(self, key_id: str, on_revoked: Any) -> int:
+        handle = id(on_revoked)
+        self.holders.setdefault(key_id, {})[handle] = on_revoked
+        return handle
+
+    def unwatch(self, key_id: str, handle: int) -> None:
+        holders = self.holders.get(key_id, {})
+        holders.pop(handle, None)
+        if not holders:
+            self.holders.pop(key_id, None)
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval_s)
+            if not self.holders:
+                continue
+            try:
+                revoked = await self._revoked(list(self.holders))
+            except psycopg.Error as error:
+                log.warning("key watch: database unavailable (%s)", error)
+                continue
+            for key_id in revoked:
+                for on_revoked in self.holders.pop(key_id, {}).values():
+                    on_revoked()
+
+    async def _revoked(self, key_ids: list[str]) -> list[str]:
+        async with await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True) as conn:
+            cursor = await conn.execute(
+                "select key_id from api.keys where key_id = any(%s) and revoked_at is not null", (key_ids,)
+            )
+            return [row[0] for row in await cursor.fetchall()]
+
+
 class TradeStream:
     """One LISTEN connection per API process, fanning hot trades out to every subscriber (asyncio)."""
 
@@ -279,6 +334,7 @@ class TradeStream:
         self.queue_size = queue_size
         self.heartbeat_s = heartbeat_s
         self.timelines = {delay: Timeline(delay) for delay in delays}
+        self.keys = KeyWatch(conninfo)
         self._conn: psycopg.AsyncConnection | None = None
         self._tasks: list[asyncio.Task] = []
         self._started = False
@@ -287,6 +343,7 @@ class TradeStream:
         self._tasks = [
             asyncio.create_task(self._run(), name="trade-stream"),
             asyncio.create_task(self._heartbeats(), name="trade-stream-heartbeats"),
+            asyncio.create_task(self.keys.run(), name="trade-stream-key-watch"),
         ]
 
     async def close(self) -> None:

@@ -11,6 +11,7 @@ table keeps the last 7 days; an older cursor gets 410 `cursor_expired` (use /v1/
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
@@ -176,11 +177,13 @@ class Feed:
         self.subscription: Subscription = self.stream.subscribe(
             set(symbols) if symbols else None, principal.tier.delay
         )
+        self._watch = self.stream.keys.watch(principal.key_id, self.subscription.revoke)
         self.after = after
         self.last_seq = after or 0
 
     def close(self) -> None:
         self.stream.unsubscribe(self.subscription)
+        self.stream.keys.unwatch(self.principal.key_id, self._watch)
 
     def _read(self, after: int, limit: int = REPLAY_PAGE) -> HotPage:
         with self.app.state.pool.connection() as conn:
@@ -214,7 +217,7 @@ class Feed:
             page = await run_in_threadpool(self._read, self.last_seq)
             self._replayed, self._replay_done = page.events, len(page.events) < REPLAY_PAGE
         self._replayed = []
-        while not self.subscription.overflowed:
+        while not self.subscription.ended:
             waiting = await self.subscription.take()
             # the replay sent some of these already
             batch = [event for event in waiting if event is not None and event.seq > self.last_seq]
@@ -223,6 +226,10 @@ class Feed:
                 yield batch
             elif None in waiting:
                 yield []
+
+    @property
+    def revoked(self) -> bool:
+        return self.subscription.revoked
 
     def resume_notice(self) -> dict[str, Any]:
         return {
@@ -298,7 +305,10 @@ async def stream_trades(
                     continue
                 access.rows += len(batch)
                 yield b"".join(event.sse for event in batch)
-            yield sse_message("resume", feed.resume_notice())
+            if feed.revoked:
+                yield sse_message("error", KEY_REVOKED["error"])
+            else:
+                yield sse_message("resume", feed.resume_notice())
         finally:
             feed.close()
 
@@ -321,6 +331,10 @@ def _error(status: int, reason: str, message: str, detail: Any = None) -> dict[s
     ).model_dump()
 
 
+KEY_REVOKED = _error(401, "key_revoked", "this key was revoked while the stream was open: the stream ends")
+"""The last message of a stream or WebSocket whose key is revoked (within KEY_CHECK_S)."""
+
+
 class WsSession:
     """One WebSocket: its caller, one `Feed` per subscribe, and the rows it sent (for the audit)."""
 
@@ -331,6 +345,19 @@ class WsSession:
         self.send_lock = asyncio.Lock()
         self.rows = 0
         self.subscriptions: list[dict[str, Any]] = []
+        self.keys = websocket.app.state.trade_stream.keys
+        self._watch = self.keys.watch(principal.key_id, self._on_revoked)
+        self.ending: asyncio.Task | None = None
+
+    def _on_revoked(self) -> None:
+        self.ending = asyncio.create_task(self._end_revoked())
+
+    async def _end_revoked(self) -> None:
+        """The key was revoked: stop every feed, say why, close (1008: policy violation)."""
+        self.close()
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+            await self.send(KEY_REVOKED)
+            await self.websocket.close(code=1008)
 
     async def send(self, message: dict[str, Any] | str) -> None:
         """Send a message (a dict, or JSON text already encoded)."""
@@ -371,6 +398,8 @@ class WsSession:
             for event in batch:
                 await self.send(event.websocket_message())
                 self.rows += 1
+        if feed.revoked:  # the session says so, once, and closes
+            return
         notice = feed.resume_notice()
         await self.send(
             _error(
@@ -382,6 +411,7 @@ class WsSession:
     def close(self) -> None:
         for task in list(self.pumps):
             self._stop(task)
+        self.keys.unwatch(self.principal.key_id, self._watch)
 
 
 async def _authenticate_ws(websocket: WebSocket) -> Principal | None:

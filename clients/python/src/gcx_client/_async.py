@@ -139,6 +139,8 @@ class AsyncClient:
                         if event is None:
                             continue
                         cursor = event.get("id") or cursor
+                        if event.get("event") == "error":  # the server ended the stream (a revoked key)
+                            raise c.stream_error(event)
                         if event.get("event", "message") == "trade":
                             yield json.loads(event["data"])
             except (httpx.TransportError, httpx.RemoteProtocolError):

@@ -5,6 +5,7 @@ differs between the two; it lives in _sync.py and _async.py."""
 from __future__ import annotations
 
 import io
+import json
 import os
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -127,6 +128,12 @@ def error_of(response: httpx.Response) -> ApiError:
         return ApiError(error["status"], error["reason"], error["message"], error.get("detail"))
     except (ValueError, KeyError, TypeError):
         return ApiError(response.status_code, "http_error", response.text[:200])
+
+
+def stream_error(event: dict[str, str]) -> ApiError:
+    """The `error` event a stream ends with, as an ApiError."""
+    error = json.loads(event["data"])
+    return ApiError(error["status"], error["reason"], error["message"], error.get("detail"))
 
 
 def retry_delay(response: httpx.Response, attempt: int) -> float:

@@ -140,6 +140,8 @@ class Client:
                         if event is None:
                             continue
                         cursor = event.get("id") or cursor
+                        if event.get("event") == "error":  # the server ended the stream (a revoked key)
+                            raise c.stream_error(event)
                         if event.get("event", "message") == "trade":
                             yield json.loads(event["data"])
             except (httpx.TransportError, httpx.RemoteProtocolError):
