@@ -10,8 +10,17 @@ import psycopg
 import typer
 
 from gcx import clock, database
+from gcx.files import keep_private
 
 app = typer.Typer(no_args_is_help=True, help="GCX data platform.")
+
+
+@app.callback()
+def platform() -> None:
+    """GCX data platform."""
+    keep_private()  # every file under GCX_HOME 0600, every folder 0700, whatever the shell's umask
+
+
 db_app = typer.Typer(no_args_is_help=True, help="The platform's PostgreSQL server.")
 import_app = typer.Typer(no_args_is_help=True, help="Load your own data into the exchange source.")
 keys_app = typer.Typer(no_args_is_help=True, help="API keys: create (shown once), list, revoke.")

@@ -22,6 +22,7 @@ from typing import Literal
 import psycopg
 from sqlalchemy.engine import make_url
 
+from gcx.files import private_home
 from gcx.settings import Settings, get_settings
 from gcx.warehouse import pii
 from gcx.warehouse import schema as warehouse_schema
@@ -77,6 +78,9 @@ def _start_embedded(settings: Settings) -> str:
     for attempt in itertools.count(1):
         try:
             server = _pgserver().get_server(settings.pgdata_dir, cleanup_mode=None)
+            # after pgserver, which opens the folders on the way for its own account when run as root:
+            # that account must still pass through the home, no one else may list or read it
+            private_home(settings.pgdata_dir.parent, shared_with_server=os.geteuid() == 0)
             return server.get_uri(MAINTENANCE_DATABASE)
         except POSTMASTER_PID_BEING_WRITTEN:
             # pgserver reads postmaster.pid while PostgreSQL rewrites it; a later read is whole
