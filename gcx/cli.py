@@ -56,6 +56,42 @@ def db_status() -> None:
         raise typer.Exit(code=1)
 
 
+@db_app.command("backup")
+def db_backup() -> None:
+    """Take a base backup and archive WAL from then on (GCX_BACKUP, default <GCX_HOME>/backup)."""
+    from gcx import backup
+    from gcx.settings import get_settings
+
+    try:
+        taken = backup.backup(get_settings())
+    except backup.BackupError as error:
+        raise typer.BadParameter(str(error)) from None
+    typer.echo(
+        f"Base backup {taken.path} (complete {taken.completed_at.isoformat()}); WAL archived from now on."
+    )
+
+
+@db_app.command("restore")
+def db_restore(
+    to: Annotated[
+        datetime,
+        typer.Option(
+            formats=["%Y-%m-%dT%H:%M:%S%z"], help="The moment to return to, e.g. 2026-12-07T10:15:00+00:00."
+        ),
+    ],
+) -> None:
+    """Return the server to a moment: the newest base backup complete by then plus the archived WAL
+    up to it. The data folder before the restore is kept beside it (pg.before-restore-<time>)."""
+    from gcx import backup
+    from gcx.settings import get_settings
+
+    try:
+        used = backup.restore(get_settings(), to)
+    except backup.BackupError as error:
+        raise typer.BadParameter(str(error)) from None
+    typer.echo(f"Restored to {to.isoformat()} from {used.path} and the archived WAL.")
+
+
 @db_app.command("url")
 def db_url(
     name: Annotated[

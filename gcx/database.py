@@ -78,6 +78,8 @@ def _start_embedded(settings: Settings) -> str:
     for attempt in itertools.count(1):
         try:
             server = _pgserver().get_server(settings.pgdata_dir, cleanup_mode=None)
+            if _postmaster_info(settings) is None:  # a handle this process kept from before a stop
+                server.start()
             # after pgserver, which opens the folders on the way for its own account when run as root:
             # that account must still pass through the home, no one else may list or read it
             private_home(settings.pgdata_dir.parent, shared_with_server=os.geteuid() == 0)

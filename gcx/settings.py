@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     """Web origins allowed to call the API from a browser (comma-separated in GCX_API_CORS_ORIGINS);
     none by default: only same-origin pages (the dashboards) and non-browser clients."""
 
+    backup: Path | None = None
+    """Where `gcx db backup` keeps base backups and archived WAL (GCX_BACKUP); unset means
+    <home>/backup. Put it on another disk in production."""
+
     api_database_password: SecretStr | None = None
     """Password of the API's database role (gcx_api) on an external server (GCX_API_DATABASE_PASSWORD);
     the embedded server lets it in over its Unix socket without one (docs/governance.md)."""
@@ -66,6 +70,10 @@ class Settings(BaseSettings):
     def truth_dir(self) -> Path:
         """Simulator ground truth (labelled episodes, injected bad records); never ingested."""
         return self.home.resolve() / "truth"
+
+    @property
+    def backup_dir(self) -> Path:
+        return (self.backup or self.home / "backup").resolve()
 
     @property
     def reports_dir(self) -> Path:
