@@ -55,7 +55,9 @@ Every error has one shape: `{"error": {"status", "reason", "message", "detail"}}
 
 
 class SecurityHeaders:
-    """Headers every response carries (pure ASGI, so streamed responses get them too)."""
+    """Headers every response carries (pure ASGI, so streamed responses get them too): no sniffing or
+    framing, `Cache-Control: no-store` unless the route says otherwise (static files do), and HSTS
+    when served over TLS (`gcx serve --ssl-certfile/--ssl-keyfile`)."""
 
     HEADERS = (
         (b"x-content-type-options", b"nosniff"),
@@ -68,10 +70,16 @@ class SecurityHeaders:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        https = scope.get("scheme") == "https"
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"].extend(self.HEADERS)
+                headers = message.setdefault("headers", [])
+                headers.extend(self.HEADERS)
+                if not any(name.lower() == b"cache-control" for name, _ in headers):
+                    headers.append((b"cache-control", b"no-store"))  # keyed, often personal: no copies
+                if https:
+                    headers.append((b"strict-transport-security", b"max-age=31536000"))
             await send(message)
 
         await self.app(scope, receive, send_with_headers if scope["type"] == "http" else send)

@@ -235,12 +235,21 @@ def serve(
     workers: Annotated[
         int, typer.Option(min=1, help="API processes; realtime fan-out and requests spread over them.")
     ] = 1,
+    ssl_certfile: Annotated[
+        Path | None, typer.Option(exists=True, dir_okay=False, help="TLS certificate (PEM): serve https.")
+    ] = None,
+    ssl_keyfile: Annotated[
+        Path | None, typer.Option(exists=True, dir_okay=False, help="Its private key (PEM).")
+    ] = None,
 ) -> None:
-    """Serve the market data API (docs at /docs) until interrupted."""
+    """Serve the market data API (docs at /docs) until interrupted; over TLS, with HSTS, when given a
+    certificate and its key."""
     import uvicorn
 
     from api.limits import MAX_WS_MESSAGE_BYTES
 
+    if (ssl_certfile is None) != (ssl_keyfile is None):
+        raise typer.BadParameter("give both --ssl-certfile and --ssl-keyfile, or neither")
     database.ensure_databases()
     uvicorn.run(
         "api.main:create_served_app",
@@ -250,6 +259,8 @@ def serve(
         port=port,
         log_level="info",
         ws_max_size=MAX_WS_MESSAGE_BYTES,
+        ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
+        ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
     )
 
 

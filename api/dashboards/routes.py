@@ -209,7 +209,11 @@ def login_form(next: str = "/dashboards/") -> Response:
 def login(
     request: Request, key: Annotated[str, Form()], next: Annotated[str, Form()] = "/dashboards/"
 ) -> Response:
-    """Check the key, open a session and set its cookie (HttpOnly, SameSite=Strict; Secure over https)."""
+    """Check the key, open a session and set its cookie (HttpOnly, SameSite=Strict; Secure over https).
+    A form posted from another site is refused (login CSRF: logging a victim into the attacker's key)."""
+    origin = request.headers.get("origin")
+    if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
+        return pages.message_page("Not allowed", "the login form must be sent from this site", 403)
     target = _safe_next(next)
     with request.app.state.pool.connection() as conn:
         try:

@@ -18,6 +18,8 @@ from gcx.access.keys import Principal
 COOKIE_NAME = "gcx_dashboard_session"
 SESSION_LIFETIME = timedelta(hours=8)
 """A working day: after that the dashboards ask for the key again."""
+SESSION_IDLE = timedelta(minutes=30)
+"""A session left alone this long ends too: an unattended browser does not stay logged in."""
 
 
 def _digest(session_id: str) -> bytes:
@@ -37,15 +39,20 @@ def open_session(conn: psycopg.Connection, principal: Principal) -> str:
 
 
 def session_principal(conn: psycopg.Connection, session_id: str) -> Principal | None:
-    """Who a session id stands for, or None when it is unknown, expired, or its key was revoked."""
+    """Who a session id stands for, or None when it is unknown, expired, idle too long, or its key
+    was revoked. A live session's idle clock starts again."""
     row = conn.execute(
         """
+        with seen as (
+            update api.dashboard_sessions set last_seen_at = now()
+            where session_sha256 = %s and expires_at > now() and last_seen_at > now() - %s
+            returning key_id
+        )
         select keys.key_id, keys.name, keys.tier, keys.role
-        from api.dashboard_sessions as sessions
-        join api.keys as keys using (key_id)
-        where sessions.session_sha256 = %s and sessions.expires_at > now() and keys.revoked_at is null
+        from seen join api.keys as keys using (key_id)
+        where keys.revoked_at is null
         """,
-        (_digest(session_id),),
+        (_digest(session_id), SESSION_IDLE),
     ).fetchone()
     if row is None:
         return None

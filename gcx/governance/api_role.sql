@@ -44,7 +44,7 @@ grant select on api.keys to {role};
 grant insert on api.request_log, api.audit_log to {role};
 grant select on api.request_log to {role};  -- the system-health dashboard's API latency and errors
 grant usage on sequence api.audit_log_audit_id_seq to {role};
-grant select, insert, delete on api.dashboard_sessions to {role};
+grant select, insert, update, delete on api.dashboard_sessions to {role};
 grant select, insert, update on api.rate_windows to {role};
 revoke update, delete, truncate on api.audit_log from {role};
 

@@ -173,3 +173,32 @@ def test_every_data_request_is_audited_with_its_dataset(client, api_app, make_ke
             (key.split("_")[1],),
         ).fetchone()
     assert (dataset, commodity) == ("dashboard:trading", "WM") and rows > 0
+
+
+def test_a_login_form_posted_from_another_site_is_refused(browser_client, make_key):
+    """Login CSRF: a page elsewhere must not log the visitor in under the attacker's key."""
+    forged = browser_client.post(
+        "/dashboards/login",
+        data={"key": make_key("pro", "executive"), "next": "/dashboards/"},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert forged.status_code == 403 and sessions.COOKIE_NAME not in forged.cookies
+    same_site = browser_client.post(
+        "/dashboards/login",
+        data={"key": make_key("pro", "executive"), "next": "/dashboards/"},
+        headers={"Origin": "http://testserver"},
+    )
+    assert same_site.status_code == 303 and sessions.COOKIE_NAME in same_site.cookies
+
+
+def test_a_session_left_idle_for_30_minutes_ends(browser_client, make_key, built_platform):
+    key = make_key("pro", "executive")
+    assert log_in(browser_client, key).status_code == 303
+    assert browser_client.get("/dashboards/executive").status_code == 200
+    with database.connect("warehouse", settings=built_platform) as conn:
+        conn.execute(
+            "update api.dashboard_sessions set last_seen_at = now() - %s where key_id = %s",
+            (sessions.SESSION_IDLE + timedelta(minutes=1), key.split("_")[1]),
+        )
+    idle = browser_client.get("/dashboards/executive")
+    assert idle.status_code == 303 and idle.headers["location"].startswith("/dashboards/login")
