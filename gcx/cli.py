@@ -207,12 +207,23 @@ def materialize(
     job: Annotated[
         str, typer.Option(help="The Dagster job to run (default: ingestion and the warehouse build).")
     ] = "end_of_day_job",
+    verbose: Annotated[
+        bool,
+        typer.Option("--verbose", help="Print Dagster's event log as it happens (else it goes to a file)."),
+    ] = False,
 ) -> None:
-    """Materialize every asset for every day that has source data, checks included (one Dagster run)."""
+    """Materialize every asset for every day that has source data, checks included (one Dagster run).
+    Shows the run's progress; Dagster's event log goes to <GCX_HOME>/logs/."""
     from gcx.settings import get_settings
     from gcx_pipelines.launch import materialize as run
 
-    ok = run(get_settings(), start.date() if start else None, end.date() if end else None, job_name=job)
+    ok = run(
+        get_settings(),
+        start.date() if start else None,
+        end.date() if end else None,
+        job_name=job,
+        verbose=verbose,
+    )
     raise typer.Exit(code=0 if ok else 1)
 
 

@@ -6,6 +6,9 @@ Runs started here are recorded in the platform's Dagster instance (dagster.yaml:
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -57,7 +60,11 @@ def days_with_source_data(settings: Settings) -> DayRange | None:
 
 
 def materialize(
-    settings: Settings, start: date | None = None, end: date | None = None, job_name: str = EVERYTHING_JOB
+    settings: Settings,
+    start: date | None = None,
+    end: date | None = None,
+    job_name: str = EVERYTHING_JOB,
+    verbose: bool = False,
 ) -> bool:
     """Materialize everything for every day in [start, end] that has source data, in one run.
 
@@ -88,33 +95,54 @@ def materialize(
         if job_name == REPORTS_JOB
         else [(job_name, days.first.isoformat(), days.last.isoformat())]
     )
-    outcomes = [run_job(settings, name, first_key, last_key) for name, first_key, last_key in runs]
+    outcomes = [run_job(settings, name, first_key, last_key, verbose) for name, first_key, last_key in runs]
     return all(outcomes)
 
 
-def run_job(settings: Settings, job_name: str, first_key: str, last_key: str) -> bool:
+def run_job(settings: Settings, job_name: str, first_key: str, last_key: str, verbose: bool = False) -> bool:
     """One in-process run of a job over the partition range [first_key, last_key]; True when it
-    succeeded and no check failed with severity ERROR (warnings are printed, not failures)."""
+    succeeded and no check failed with severity ERROR (warnings are printed, not failures).
+
+    The terminal shows the run's progress (gcx_pipelines/progress.py) and its summary; Dagster's
+    event log goes to <GCX_HOME>/logs/ (`verbose` prints it as it happens). A failed run is recorded
+    in ops.pipeline_failures, as the run-failure sensor records the daemon's runs."""
+    from dagster._core.execution.api import create_execution_plan
     from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
     from dagster._core.utils import make_new_run_id
 
+    from gcx_pipelines.defs.orchestration.sensors import record_failure
+    from gcx_pipelines.progress import ProgressWatcher, write_event_log
+
     run_id = make_new_run_id()
     prepare_manifest()  # dbt models edited since the last parse are built as they are now
+    run_config = {"loggers": {"console": {"config": {"log_level": "DEBUG" if verbose else "ERROR"}}}}
     with platform_instance(settings) as instance, _liveness_lock(settings, run_id) as lock:
         from gcx_pipelines.definitions import defs
 
         fail_abandoned_runs(instance, settings)
-        result = defs.resolve_job_def(job_name).execute_in_process(
-            instance=instance,
-            run_id=run_id,
-            tags={
-                ASSET_PARTITION_RANGE_START_TAG: first_key,
-                ASSET_PARTITION_RANGE_END_TAG: last_key,
-                LAUNCHED_BY_TAG: "gcx materialize",
-                LIVENESS_LOCK_TAG: str(lock),
-            },
-            raise_on_error=False,
-        )
+        job = defs.resolve_job_def(job_name)
+        tags = {ASSET_PARTITION_RANGE_START_TAG: first_key, ASSET_PARTITION_RANGE_END_TAG: last_key}
+        steps = len(create_execution_plan(job, run_config=run_config, tags=tags).step_keys_to_execute)
+        with ProgressWatcher(instance, run_id, steps):
+            result = job.execute_in_process(
+                instance=instance,
+                run_id=run_id,
+                run_config=run_config,
+                tags={**tags, LAUNCHED_BY_TAG: "gcx materialize", LIVENESS_LOCK_TAG: str(lock)},
+                raise_on_error=False,
+            )
+        log = write_event_log(instance, run_id, settings.home.resolve() / "logs" / f"{job_name}-{run_id}.log")
+        if not result.success:
+            failures = result.get_step_failure_events()
+            with psycopg.connect(
+                database.database_url("warehouse", settings=settings), autocommit=True
+            ) as conn:
+                record_failure(
+                    conn,
+                    result.dagster_run,
+                    sorted({event.step_key for event in failures if event.step_key}),
+                    failures[0].event_specific_data.error.message if failures else "the run failed",
+                )
     # A check that fails with severity WARN (e.g. feature drift) is reported but does not fail the run.
     not_passed = [evaluation for evaluation in result.get_asset_check_evaluations() if not evaluation.passed]
     failed_checks = [e for e in not_passed if e.severity == dg.AssetCheckSeverity.ERROR]
@@ -129,6 +157,7 @@ def run_job(settings: Settings, job_name: str, first_key: str, last_key: str) ->
         f"Run {result.run_id} ({job_name} {first_key}..{last_key}): {'succeeded' if result.success else 'FAILED'};"
         f" {materialized} assets materialized, "
         f"{checks - len(not_passed)}/{checks} checks passed, {len(not_passed) - len(failed_checks)} warned."
+        f" Event log: {log}"
     )
     return result.success and not failed_checks
 
@@ -185,12 +214,22 @@ def dagster_ui_command(settings: Settings, host: str, port: int) -> tuple[list[s
 
 
 def serve_ui(settings: Settings, host: str, port: int) -> int:
-    """Serve the Dagster UI (and run the daemon for schedules and sensors) until interrupted."""
+    """Serve the Dagster UI (and run the daemon for schedules and sensors) until interrupted.
+
+    `dagster dev` in a group of its own, told to stop with SIGINT (which it handles; SIGTERM it
+    ignores without job control) when this process gets SIGINT or SIGTERM, from a terminal or from
+    whatever started it in the background."""
     database.ensure_databases(settings)
     prepare_manifest()
     command, env = dagster_ui_command(settings, host, port)
     print(f"Dagster UI: http://{host}:{port}")
-    try:
-        return subprocess.run(command, cwd=PROJECT_ROOT, env=env).returncode
-    except KeyboardInterrupt:
-        return 0
+    process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, start_new_session=True)
+
+    def stop(signum: int, frame: object) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGINT)
+
+    for stopping in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stopping, stop)
+    code = process.wait()
+    return 0 if code in (0, -signal.SIGINT) else code
