@@ -18,6 +18,7 @@ from gcx import clock
 BENCHMARKS = [
     "simulator_throughput",
     "lakehouse",
+    "quality_checks",
     "api_history",
     "realtime",
     "exports",
@@ -42,11 +43,16 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, {memory_gib:.0f} GiB, Python {platform.python_version()}"
 
 
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages: figures measured on a busy machine are not comparable."""
+    return " / ".join(f"{load:.2f}" for load in os.getloadavg())
+
+
 def record(name: str, figures: dict[str, object], seconds: float) -> None:
     when = clock.now().strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         f"\n## {name} ({when})\n",
-        f"Machine: {machine()}. Wall time {seconds:.1f} s.\n",
+        f"Machine: {machine()}. Wall time {seconds:.1f} s. Load average at the end {load_average()}.\n",
         "",
         "| figure | value |",
         "|---|---|",

@@ -18,7 +18,7 @@ own.
 """
 
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 
 import dagster as dg
@@ -31,7 +31,7 @@ from gcx.quality.suites import SUITES, DatasetSuite
 from gcx.quality.validation import (
     SuiteResult,
     validate_bronze_partition,
-    validate_raw_partition,
+    validate_raw_days,
 )
 from gcx_pipelines.partitions import run_days
 from gcx_pipelines.resources import GcxResource
@@ -189,26 +189,26 @@ def _record_error(conn, context, check_name: str, asset_key: dg.AssetKey, datase
     conn.commit()
 
 
-def _check_each_day(
+def _check_days(
     context: dg.AssetCheckExecutionContext,
     conn: psycopg.Connection,
     check_name: str,
     asset_key: dg.AssetKey,
     dataset: str,
-    validate: Callable[[date], SuiteResult],
+    validate: Callable[[list[date]], Iterable[SuiteResult]],
 ) -> dg.AssetCheckResult:
-    """Validate each day the check covers, recording every result (or error) in quality.check_results."""
+    """Validate the days the check covers (one result per day, in order), recording every result
+    (or the error of the day that could not be checked) in quality.check_results."""
     days, how = partitions_to_check(context, conn, dataset, asset_key, check_name)
-    results = []
-    for day in days:
-        try:
-            result = validate(day)
-        except Exception as exc:
-            _record_error(conn, context, check_name, asset_key, dataset, day, exc)
-            raise
-        _record(conn, context, check_name, asset_key, dataset, result)
-        conn.commit()  # kept even if a later day fails
-        results.append(result)
+    results: list[SuiteResult] = []
+    try:
+        for result in validate(days):
+            _record(conn, context, check_name, asset_key, dataset, result)
+            conn.commit()  # kept even if a later day fails
+            results.append(result)
+    except Exception as exc:
+        _record_error(conn, context, check_name, asset_key, dataset, days[len(results)], exc)
+        raise
     return suite_check_result(results, how)
 
 
@@ -232,13 +232,13 @@ def build_raw_check(
     def _raw_check(context: dg.AssetCheckExecutionContext, gcx: GcxResource) -> dg.AssetCheckResult:
         first_day = first_partition_day(context, asset_key)
         with gcx.connect("warehouse") as conn:
-            return _check_each_day(
+            return _check_days(
                 context,
                 conn,
                 RAW_CHECK_NAME,
                 asset_key,
                 suite.name,
-                lambda day: validate_raw_partition(conn, suite, day, first_partition=day == first_day),
+                lambda days: validate_raw_days(conn, suite, days, first_day),
             )
 
     return _raw_check
@@ -267,13 +267,13 @@ def build_bronze_check(
     def _bronze_check(context: dg.AssetCheckExecutionContext, gcx: GcxResource) -> dg.AssetCheckResult:
         lake_dir = gcx.settings().lake_dir
         with gcx.connect("warehouse") as conn:
-            return _check_each_day(
+            return _check_days(
                 context,
                 conn,
                 BRONZE_CHECK_NAME,
                 asset_key,
                 suite.name,
-                lambda day: validate_bronze_partition(conn, lake_dir, suite.name, day),
+                lambda days: (validate_bronze_partition(conn, lake_dir, suite.name, day) for day in days),
             )
 
     return _bronze_check
