@@ -211,6 +211,13 @@ def materialize(
         bool,
         typer.Option("--verbose", help="Print Dagster's event log as it happens (else it goes to a file)."),
     ] = False,
+    full_refresh: Annotated[
+        bool,
+        typer.Option(
+            "--full-refresh",
+            help="Rebuild every dbt model whole (else the daily marts replace only the days the run touched).",
+        ),
+    ] = False,
 ) -> None:
     """Materialize every asset for every day that has source data, checks included (one Dagster run).
     Shows the run's progress; Dagster's event log goes to <GCX_HOME>/logs/."""
@@ -223,6 +230,7 @@ def materialize(
         end.date() if end else None,
         job_name=job,
         verbose=verbose,
+        full_refresh=full_refresh,
     )
     raise typer.Exit(code=0 if ok else 1)
 

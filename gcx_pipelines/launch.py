@@ -65,12 +65,14 @@ def materialize(
     end: date | None = None,
     job_name: str = EVERYTHING_JOB,
     verbose: bool = False,
+    full_refresh: bool = False,
 ) -> bool:
     """Materialize everything for every day in [start, end] that has source data, in one run.
 
     Ingestion processes the day range in a single run (single-run backfills), then dbt builds the
-    warehouse once. `job_name` narrows it to one of the code location's jobs (e.g. ingestion_job).
-    Returns whether the run succeeded with every check passing.
+    warehouse once, replacing the days the range touched in the daily marts (`full_refresh`:
+    rebuilding every mart whole). `job_name` narrows it to one of the code location's jobs (e.g.
+    ingestion_job). Returns whether the run succeeded with every check passing.
     """
     database.ensure_databases(settings)
     found = days_with_source_data(settings)
@@ -95,11 +97,25 @@ def materialize(
         if job_name == REPORTS_JOB
         else [(job_name, days.first.isoformat(), days.last.isoformat())]
     )
-    outcomes = [run_job(settings, name, first_key, last_key, verbose) for name, first_key, last_key in runs]
+    outcomes = [
+        run_job(settings, name, first_key, last_key, verbose, full_refresh)
+        for name, first_key, last_key in runs
+    ]
     return all(outcomes)
 
 
-def run_job(settings: Settings, job_name: str, first_key: str, last_key: str, verbose: bool = False) -> bool:
+SCHEMA_CHANGED = "schemas on this incremental model are out of sync"
+"""What dbt says when an incremental model's columns changed (on_schema_change='fail')."""
+
+
+def run_job(
+    settings: Settings,
+    job_name: str,
+    first_key: str,
+    last_key: str,
+    verbose: bool = False,
+    full_refresh: bool = False,
+) -> bool:
     """One in-process run of a job over the partition range [first_key, last_key]; True when it
     succeeded and no check failed with severity ERROR (warnings are printed, not failures).
 
@@ -110,6 +126,7 @@ def run_job(settings: Settings, job_name: str, first_key: str, last_key: str, ve
     from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
     from dagster._core.utils import make_new_run_id
 
+    from gcx_pipelines.defs.dbt.assets import FULL_REFRESH_TAG
     from gcx_pipelines.defs.orchestration.sensors import record_failure
     from gcx_pipelines.progress import ProgressWatcher, write_event_log
 
@@ -122,6 +139,8 @@ def run_job(settings: Settings, job_name: str, first_key: str, last_key: str, ve
         fail_abandoned_runs(instance, settings)
         job = defs.resolve_job_def(job_name)
         tags = {ASSET_PARTITION_RANGE_START_TAG: first_key, ASSET_PARTITION_RANGE_END_TAG: last_key}
+        if full_refresh:
+            tags[FULL_REFRESH_TAG] = "true"
         steps = len(create_execution_plan(job, run_config=run_config, tags=tags).step_keys_to_execute)
         with ProgressWatcher(instance, run_id, steps):
             result = job.execute_in_process(
@@ -147,7 +166,12 @@ def run_job(settings: Settings, job_name: str, first_key: str, last_key: str, ve
     not_passed = [evaluation for evaluation in result.get_asset_check_evaluations() if not evaluation.passed]
     failed_checks = [e for e in not_passed if e.severity == dg.AssetCheckSeverity.ERROR]
     for event in result.get_step_failure_events():
-        print(f"FAILED step {event.step_key}: {event.event_specific_data.error.message.strip()}")
+        message = event.event_specific_data.error.message.strip()
+        print(f"FAILED step {event.step_key}: {message}")
+        if SCHEMA_CHANGED in message:
+            print(
+                "A daily mart's columns changed since it was built: rebuild it with `gcx materialize --full-refresh`."
+            )
     for evaluation in not_passed:
         label = "FAILED" if evaluation in failed_checks else "WARNING"
         print(f"{label} check {evaluation.asset_key.to_user_string()}:{evaluation.check_name}")

@@ -10,9 +10,8 @@
         value_ghs = sum of price * quantity; vwap = value_ghs / volume_t; trade_count = trades.
 
     Incremental builds (`incremental` = is_incremental() of the calling model) rebuild every bar of
-    each UTC day that holds a trade loaded since the last build (minus `bars_lookback_minutes`, for
-    loads that committed late); the model's delete+insert on `bar_date` then replaces those days
-    whole, so a bar whose trades were corrected away disappears too.
+    the days the run loaded trades of (macros/daily_rebuild.sql); the model's `replace_days` on
+    `bar_date` then replaces those days whole, so a bar whose trades were corrected away disappears too.
 -#}
 {% macro ohlcv_bars(trades, interval, incremental=false) -%}
 
@@ -31,12 +30,9 @@ with trades as (
     from {{ trades }}
     {%- if incremental %}
     where {{ utc_date('executed_at') }} in (
-        select {{ utc_date('executed_at') }}
-        from {{ trades }}
-        where _loaded_at > (
-            select {{ dbt.dateadd('minute', -var('bars_lookback_minutes'), "coalesce(max(_loaded_at), cast('1970-01-01' as " ~ dbt.type_timestamp() ~ "))") }}
-            from {{ this }}
-        )
+        select day from (
+            {{ days_to_rebuild([(source('exchange', 'trades'), utc_date('executed_at'))]) }}
+        ) as days_to_rebuild
     )
     {%- endif %}
 

@@ -76,8 +76,9 @@ class RetentionPolicy:
         return today - timedelta(days=self.keep_days)
 
 
-_REBUILT_FROM_RAW = (
-    "a dbt table model, rebuilt from raw at every build: archived rows would come back at the next build"
+_READ_WHOLE = (
+    "incremental per day, but the marts built from it (settlements, compliance, executive) read it "
+    "whole: archived days would vanish from them"
 )
 POLICIES: tuple[RetentionPolicy, ...] = (
     RetentionPolicy(
@@ -101,8 +102,8 @@ POLICIES: tuple[RetentionPolicy, ...] = (
         "marts", "fct_ohlcv_1h", "keep", "small (a row per instrument and traded hour): kept whole"
     ),
     RetentionPolicy("marts", "fct_ohlcv_1d", "keep", "small (a row per instrument and day): kept whole"),
-    RetentionPolicy("marts", "fct_trades", "keep", _REBUILT_FROM_RAW + "; the bars are built from it"),
-    RetentionPolicy("marts", "fct_orders", "keep", _REBUILT_FROM_RAW),
+    RetentionPolicy("marts", "fct_trades", "keep", _READ_WHOLE),
+    RetentionPolicy("marts", "fct_orders", "keep", _READ_WHOLE),
     RetentionPolicy(
         "hot",
         "trades",
@@ -155,6 +156,9 @@ SCHEMA_DEFAULTS: dict[str, RetentionPolicy] = {
         RetentionPolicy("hot", "*", "keep", "the live feed consumer's checkpoints: a row per consumer"),
         RetentionPolicy("governance", "*", "keep", "the record of archived partitions"),
         RetentionPolicy("meta", "*", "keep", "the warehouse's schema versions: a row per DDL file applied"),
+        RetentionPolicy(
+            "private", "*", "keep", "the installation's PII key: one row, replaced when the key changes"
+        ),
         RetentionPolicy("ml", "*", "keep", "feature tables, replaced whole by each training run"),
         RetentionPolicy("staging", "*", "keep", "views: nothing stored"),
         RetentionPolicy("intermediate", "*", "keep", "views: nothing stored"),

@@ -26,7 +26,7 @@ AS_OF_DATE = "2024-07-10"
 DATABASE = "dbt_project_tests"
 
 
-def dbt_command(args: tuple[str, ...], artifacts: Path) -> list[str]:
+def dbt_command(args: tuple[str, ...], artifacts: Path, variables: dict[str, str] | None = None) -> list[str]:
     """A dbt command on the project, writing its target and logs under `artifacts`."""
     return [
         *args,
@@ -34,7 +34,7 @@ def dbt_command(args: tuple[str, ...], artifacts: Path) -> list[str]:
         "--profiles-dir", str(PROJECT_DIR),
         "--target-path", str(artifacts / "target"),
         "--log-path", str(artifacts / "logs"),
-        "--vars", json.dumps({"as_of_date": AS_OF_DATE}),
+        "--vars", json.dumps({"as_of_date": AS_OF_DATE, **(variables or {})}),
     ]  # fmt: skip
 
 
@@ -54,10 +54,11 @@ class Warehouse:
         with self.connect() as conn:
             return conn.execute(sql, params or None).fetchall()
 
-    def dbt(self, *args: str) -> dbtRunnerResult:
-        """Run a dbt command in process; every node must succeed (or pass, for tests)."""
+    def dbt(self, *args: str, variables: dict[str, str] | None = None) -> dbtRunnerResult:
+        """Run a dbt command in process (`variables` added to `as_of_date`); every node must succeed
+        (or pass, for tests)."""
         with environment(self.env):
-            result = dbtRunner(manifest=self.manifest).invoke(dbt_command(args, self.artifacts))
+            result = dbtRunner(manifest=self.manifest).invoke(dbt_command(args, self.artifacts, variables))
         if result.exception is not None:
             raise result.exception
         failures = [

@@ -10,12 +10,15 @@
 - A run builds with the warehouse connection of the run's settings (`gcx` resource), passed to dbt
   as the environment variables dbt_project/profiles.yml reads (`dbt_env`), and reports row counts.
 
-The assets are unpartitioned: each run is a `dbt build` of the selection, made cheap by the
-incremental OHLCV marts, which rebuild only the days whose trades changed.
+The assets are unpartitioned, but a run knows its partition window: it passes the window to dbt
+(vars `window_start`, `window_end`), and the daily marts (fct_trades, fct_orders, the OHLCV bars)
+replace only the days the window touched (dbt_project/macros/daily_rebuild.sql). A run tagged
+`gcx/full_refresh=true` (`gcx materialize --full-refresh`) rebuilds every model whole.
 """
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Any
 
 import dagster as dg
@@ -28,6 +31,7 @@ from dagster_dbt import (
 
 from gcx import clock, database
 from gcx.warehouse.dbt import dbt_executable
+from gcx_pipelines.partitions import run_days
 from gcx_pipelines.project import dbt_env, dbt_project, environment
 from gcx_pipelines.resources import GcxResource
 
@@ -47,6 +51,9 @@ class GcxDbtTranslator(DagsterDbtTranslator):
             return [owner["email"]]
         return [f"team:{owner['name']}"] if owner.get("name") else None
 
+
+FULL_REFRESH_TAG = "gcx/full_refresh"
+"""Run tag: "true" makes the run's dbt build a `--full-refresh`."""
 
 SUBSET_TESTS = {"DBT_INDIRECT_SELECTION": "buildable"}
 """In a subset run, run a test only when the run builds all its parents (or their ancestors): dbt's
@@ -72,6 +79,16 @@ def warehouse_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     clock as the `as_of_date` var, never from the database's `current_date`."""
     database.ensure_databases(gcx.settings())  # api.request_log is a source: the API may never have run here
     env = {**dbt_env(gcx.settings()), **SUBSET_TESTS}
+    args = ["build", "--vars", json.dumps(dbt_vars(run_days(context)))]
+    if context.run.tags.get(FULL_REFRESH_TAG) == "true":
+        args.append("--full-refresh")
     with environment(env):  # DbtCliResource passes dbt the process environment
-        as_of = json.dumps({"as_of_date": clock.today().isoformat()})
-        yield from dbt.cli(["build", "--vars", as_of], context=context).stream().fetch_row_counts()
+        yield from dbt.cli(args, context=context).stream().fetch_row_counts()
+
+
+def dbt_vars(days: Sequence[date]) -> dict[str, str]:
+    """The platform clock's today, and the run's partition window when it has one."""
+    variables = {"as_of_date": clock.today().isoformat()}
+    if days:
+        variables |= {"window_start": min(days).isoformat(), "window_end": max(days).isoformat()}
+    return variables

@@ -42,7 +42,10 @@ def _summary(results) -> list[tuple[date, int, bool, list[str]]]:
 
 def test_good_days_pass_in_one_run_with_the_day_by_day_results(conn, gx_runs):
     # the first partition also holds an earlier row; the fourth day has no rows
-    first = [*_members_on(DAYS[0]), {**GOOD_ROWS["exchange__members"][0], "updated_at": "2019-01-01T09:00:00Z"}]
+    first = [
+        *_members_on(DAYS[0]),
+        {**GOOD_ROWS["exchange__members"][0], "updated_at": "2019-01-01T09:00:00Z"},
+    ]
     replace_partition(conn, "exchange__members", DAYS[0], first)
     for day in DAYS[1:3]:
         replace_partition(conn, "exchange__members", day, _members_on(day))

@@ -4,7 +4,7 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy='replace_days',
         unique_key='bar_date',
         on_schema_change='fail',
         indexes=[

@@ -1,8 +1,32 @@
+-- Incremental by the day an order was created (macros/daily_rebuild.sql). An order's fills,
+-- modifications and cancellation each add a version of the order in the same partition as the
+-- event, so the orders' partitions alone tell which days to rebuild.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_days',
+    unique_key='created_date',
+    on_schema_change='fail',
+    indexes=[{'columns': ['created_date']}]
+) }}
 with
+{%- if is_incremental() %}
+
+days_to_rebuild as (
+
+    {{ days_to_rebuild([(source('exchange', 'orders'), utc_date('created_at'))]) }}
+
+),
+{%- endif %}
 
 orders as (
 
     select * from {{ ref('stg_exchange__orders') }}
+    {%- if is_incremental() %}
+    where {{ utc_date('created_at') }} in (select days_to_rebuild.day from days_to_rebuild)
+        -- an order's versions are loaded on or after the day it was created
+        and {{ key_among('order_id', "select order_id from " ~ source('exchange', 'orders')
+            ~ " where _partition_date >= (select min(days_to_rebuild.day) from days_to_rebuild)") }}
+    {%- endif %}
 
 ),
 
@@ -15,6 +39,9 @@ instruments as (
 order_events as (
 
     select * from {{ ref('int_order_events_aggregated') }}
+    {%- if is_incremental() %}
+    where {{ key_among('order_id', 'select order_id from orders') }}
+    {%- endif %}
 
 ),
 
@@ -42,7 +69,8 @@ final as (
         order_events.cancelled_at,
         coalesce(order_events.modification_count, 0) as modification_count,
         coalesce(order_events.fill_count, 0) as fill_count,
-        orders.updated_at
+        orders.updated_at,
+        orders._loaded_at
 
     from orders
     left join instruments

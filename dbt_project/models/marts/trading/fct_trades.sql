@@ -1,16 +1,39 @@
 -- One row per valid trade (latest version), with its instrument, members and beneficial owners.
 -- Valid = a known instrument, an execution time, and a positive price and quantity; raw rows
 -- that fail these were already quarantined by ingestion, and the staging tests check it.
+-- Incremental by trade date (macros/daily_rebuild.sql): a run replaces the days it loaded trades
+-- of, including the day of a trade corrected days later.
 -- Indexed for the API's pages: by symbol and time, and by time alone, in the pages' stable order.
-{{ config(indexes=[
-    {'columns': ['symbol', 'executed_at', 'trade_id']},
-    {'columns': ['executed_at', 'trade_id']},
-]) }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_days',
+    unique_key='trade_date',
+    on_schema_change='fail',
+    indexes=[
+        {'columns': ['symbol', 'executed_at', 'trade_id']},
+        {'columns': ['executed_at', 'trade_id']},
+        {'columns': ['trade_date']},
+    ]
+) }}
 with
+{%- if is_incremental() %}
+
+days_to_rebuild as (
+
+    {{ days_to_rebuild([(source('exchange', 'trades'), utc_date('executed_at'))]) }}
+
+),
+{%- endif %}
 
 trades as (
 
     select * from {{ ref('stg_exchange__trades') }}
+    {%- if is_incremental() %}
+    where {{ utc_date('executed_at') }} in (select days_to_rebuild.day from days_to_rebuild)
+        -- a trade's versions are loaded on or after the day it executed
+        and {{ key_among('trade_id', "select trade_id from " ~ source('exchange', 'trades')
+            ~ " where _partition_date >= (select min(days_to_rebuild.day) from days_to_rebuild)") }}
+    {%- endif %}
 
 ),
 

@@ -2,7 +2,9 @@ with
 
 source as (
 
-    {{ latest_version(source('exchange', 'order_events'), 'event_id') }}
+    -- event_id alone is the key; ranking within (order_id, event_id) picks the same version (an
+    -- event never changes order) and lets a filter on order_id reach the ranking (fct_orders)
+    {{ latest_version(source('exchange', 'order_events'), ['order_id', 'event_id']) }}
 
 ),
 
