@@ -62,7 +62,7 @@ class SecurityHeaders:
     HEADERS = (
         (b"x-content-type-options", b"nosniff"),
         (b"x-frame-options", b"DENY"),
-        (b"referrer-policy", b"no-referrer"),
+        (b"referrer-policy", b"same-origin"),  # browsers then send Origin on same-site form posts (login CSRF check)
         (b"cross-origin-opener-policy", b"same-origin"),
     )
 

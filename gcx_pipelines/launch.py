@@ -10,6 +10,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -237,23 +238,39 @@ def dagster_ui_command(settings: Settings, host: str, port: int) -> tuple[list[s
     return command, dagster_environment(settings)
 
 
+UI_STOP_GRACE_S = 30
+"""How long `gcx ui` waits for dagster dev to stop after SIGINT/SIGTERM before it kills it."""
+
+
 def serve_ui(settings: Settings, host: str, port: int) -> int:
     """Serve the Dagster UI (and run the daemon for schedules and sensors) until interrupted.
 
     `dagster dev` in a group of its own, told to stop with SIGINT (which it handles; SIGTERM it
     ignores without job control) when this process gets SIGINT or SIGTERM, from a terminal or from
-    whatever started it in the background."""
+    whatever started it in the background. A group still running `UI_STOP_GRACE_S` later is killed."""
     database.ensure_databases(settings)
     prepare_manifest()
     command, env = dagster_ui_command(settings, host, port)
     print(f"Dagster UI: http://{host}:{port}")
     process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, start_new_session=True)
+    asked_to_stop: list[float] = []
 
     def stop(signum: int, frame: object) -> None:
+        asked_to_stop.append(time.monotonic())
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGINT)
 
     for stopping in (signal.SIGINT, signal.SIGTERM):
         signal.signal(stopping, stop)
-    code = process.wait()
+    while True:
+        try:
+            code = process.wait(timeout=1)
+            break
+        except subprocess.TimeoutExpired:
+            if asked_to_stop and time.monotonic() - asked_to_stop[0] > UI_STOP_GRACE_S:
+                print(f"dagster dev had not stopped {UI_STOP_GRACE_S} s after the signal: killing it")
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+                return 0
     return 0 if code in (0, -signal.SIGINT) else code

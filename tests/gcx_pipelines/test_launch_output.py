@@ -16,6 +16,7 @@ import pytest
 
 from gcx import database
 from gcx.settings import Settings
+from gcx_pipelines.launch import UI_STOP_GRACE_S
 
 pytestmark = pytest.mark.slow  # runs the gcx command on a platform of its own
 
@@ -80,7 +81,7 @@ def test_ui_started_in_the_background_stops_on_sigterm(home):
         children = psutil.Process(ui.pid).children(recursive=True)
         assert children, "dagster dev runs under gcx ui"
         ui.send_signal(signal.SIGTERM)
-        assert ui.wait(60) == 0
+        assert ui.wait(UI_STOP_GRACE_S + 30) == 0
         _, alive = psutil.wait_procs(children, timeout=30)
         assert alive == [], f"left running: {[p.cmdline() for p in alive]}"
     finally:
