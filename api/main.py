@@ -62,7 +62,8 @@ class SecurityHeaders:
     HEADERS = (
         (b"x-content-type-options", b"nosniff"),
         (b"x-frame-options", b"DENY"),
-        (b"referrer-policy", b"same-origin"),  # browsers then send Origin on same-site form posts (login CSRF check)
+        # same-origin (not no-referrer): browsers then send Origin on same-site form posts (login CSRF check)
+        (b"referrer-policy", b"same-origin"),
         (b"cross-origin-opener-policy", b"same-origin"),
     )
 
