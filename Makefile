@@ -40,12 +40,14 @@ test: install
 test-fast: install
 	$(RUN) pytest --fast
 
-## reliability: faults, bad input, security and load against real processes; prints the summary table
+## reliability: faults, bad input, security, load, and every `attack` test; prints the summary table
 RELIABILITY_LEDGER := .gcx-reliability.jsonl
 reliability: install
 	rm -f $(RELIABILITY_LEDGER)
 	GCX_RELIABILITY_LEDGER=$(CURDIR)/$(RELIABILITY_LEDGER) $(RUN) pytest tests/reliability -m reliability; \
-	status=$$?; $(RUN) python tests/reliability/summary.py $(RELIABILITY_LEDGER) --record || status=1; exit $$status
+	status=$$?; \
+	GCX_RELIABILITY_LEDGER=$(CURDIR)/$(RELIABILITY_LEDGER) $(RUN) pytest tests -m attack || status=1; \
+	$(RUN) python tests/reliability/summary.py $(RELIABILITY_LEDGER) --record || status=1; exit $$status
 
 ## lint: ruff on the Python, sqlfluff on the dbt project's SQL (.sqlfluff); CI runs it before the tests
 lint: install

@@ -40,6 +40,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items[:] = [item for item in items if item not in slow]
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[pytest.TestReport]:
+    """A test marked `attack` is one attacker's step that the platform must stop: `make reliability`
+    counts it as an attack tried, and as one that got through if the test failed."""
+    report = yield
+    marker = item.get_closest_marker("attack")
+    if marker is not None and not report.skipped and (report.when == "call" or report.failed):
+        from tests.reliability import ledger
+
+        ledger.attack(marker.args[0], got_through=report.failed, detail=item.nodeid)
+    return report
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """dbt's manifest before any test module imports the code location (importing never parses)."""
     from gcx.warehouse.dbt import prepare_manifest

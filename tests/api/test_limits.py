@@ -8,6 +8,8 @@ import json
 import socket
 import time
 
+import pytest
+
 from api.limits import MAX_BODY_BYTES, MAX_WS_MESSAGE_BYTES
 from api.params import MAX_SYMBOLS
 from tests.api.conftest import bearer
@@ -39,6 +41,7 @@ def answer(conn: socket.socket) -> tuple[int, dict]:
     return status, json.loads(body[body.index(b"{") : body.rindex(b"}") + 1])
 
 
+@pytest.mark.attack("a 210 MB body to /v1/risk/score")
 def test_a_declared_body_past_the_limit_is_refused_before_it_is_read(live_server, make_key):
     conn = post_head(live_server.port, make_key("pro", "compliance"), f"Content-Length: {HUGE}\r\n")
     began = time.monotonic()
@@ -50,6 +53,7 @@ def test_a_declared_body_past_the_limit_is_refused_before_it_is_read(live_server
     assert body["error"]["detail"] == {"limit_bytes": MAX_BODY_BYTES}
 
 
+@pytest.mark.attack("a chunked body with no end")
 def test_a_chunked_body_is_cut_off_where_it_passes_the_limit(live_server, make_key):
     conn = post_head(live_server.port, make_key("pro", "compliance"), "Transfer-Encoding: chunked\r\n")
     chunk = b" " * 65_536
@@ -72,11 +76,13 @@ def test_a_chunked_body_is_cut_off_where_it_passes_the_limit(live_server, make_k
     assert sent < 8 * MAX_BODY_BYTES, f"the server let {sent:,} bytes in before answering"
 
 
+@pytest.mark.attack("a body sent without a key")
 def test_a_body_without_a_key_is_refused_before_it_is_read(client):
     response = client.post("/v1/risk/score", content=b"x" * (MAX_BODY_BYTES - 1))
     assert response.status_code == 401 and response.json()["error"]["reason"] == "missing_key"
 
 
+@pytest.mark.attack("a request naming 501 symbols")
 def test_a_request_names_at_most_500_symbols(client, auth):
     symbols = ",".join(f"S{n}" for n in range(MAX_SYMBOLS + 1))
     response = client.get(
@@ -85,6 +91,7 @@ def test_a_request_names_at_most_500_symbols(client, auth):
     assert response.status_code == 422 and response.json()["error"]["reason"] == "too_many_symbols"
 
 
+@pytest.mark.attack("a WebSocket message past 64 KiB")
 def test_a_websocket_message_past_64_kib_is_refused(client, make_key):
     with client.websocket_connect("/v1/ws", headers=bearer(make_key("pro"))) as ws:
         assert "authenticated" in ws.receive_json()

@@ -26,6 +26,7 @@ def revoke(settings, key: str) -> float:
     return time.monotonic()
 
 
+@pytest.mark.attack("a revoked key keeps its SSE stream")
 def test_a_revoked_keys_stream_ends_with_the_reason(live_server, make_key, built_platform):
     key = make_key("member", "quant", name="revoked stream")
     with httpx.stream(
@@ -49,6 +50,7 @@ def test_a_revoked_keys_stream_ends_with_the_reason(live_server, make_key, built
     assert again.status_code == 401 and again.json()["error"]["reason"] == "revoked_key"
 
 
+@pytest.mark.attack("a revoked key keeps its WebSocket")
 def test_a_revoked_keys_websocket_is_told_and_closed(live_server, make_key, built_platform):
     key = make_key("member", "quant", name="revoked websocket")
     url = live_server.url.replace("http://", "ws://") + "/v1/ws"
@@ -67,6 +69,7 @@ def test_a_revoked_keys_websocket_is_told_and_closed(live_server, make_key, buil
     assert closed.value.rcvd.code == 1008
 
 
+@pytest.mark.attack("a revoked key's client reconnects")
 def test_the_client_raises_the_reason_instead_of_reconnecting(live_server, make_key, built_platform):
     key = make_key("member", "quant", name="revoked client")
     with Client(live_server.url, key=key, max_retries=1) as client, ThreadPoolExecutor(1) as pool:

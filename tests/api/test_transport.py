@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 
+@pytest.mark.attack("PII answers kept in a shared cache")
 def test_api_answers_are_not_to_be_cached_but_static_files_are(client, auth):
     answer = client.get("/v1/instruments", headers=auth("pro"))
     assert answer.status_code == 200 and answer.headers["cache-control"] == "no-store"
@@ -23,6 +24,7 @@ def test_api_answers_are_not_to_be_cached_but_static_files_are(client, auth):
 
 
 @pytest.mark.slow
+@pytest.mark.attack("a TLS downgrade to plain http")
 def test_gcx_serve_speaks_tls_with_hsts(tmp_path, settings):
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(

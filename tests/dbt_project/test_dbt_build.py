@@ -231,6 +231,7 @@ def test_incremental_build_replaces_the_days_of_corrected_and_new_trades(built):
     assert_bars_match(warehouse, trades + corrections)
 
 
+@pytest.mark.attack("a dictionary run on the pseudonyms")
 def test_pseudonyms_are_keyed_not_a_salted_hash_anyone_can_recompute(built):
     """A dictionary of e-mails finds nothing without the installation's key: the marts hold
     HMAC-SHA256 under it (the key of these tests: raw_rows.PII_KEY), not md5 of a public salt."""

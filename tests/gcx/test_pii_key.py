@@ -15,6 +15,7 @@ from gcx.settings import Settings
 from gcx.warehouse import pii
 
 
+@pytest.mark.attack("a default PII key")
 def test_a_new_installation_gets_its_own_key_in_a_private_file(tmp_path, monkeypatch):
     monkeypatch.delenv(pii.KEY_VARIABLE, raising=False)
     first = pii.installation_key(Settings(home=tmp_path / "a"))
@@ -48,6 +49,7 @@ def test_the_warehouse_pseudonym_is_hmac_sha256_under_the_installation_key(setti
     assert null is None and fingerprint == hashlib.sha256(key).hexdigest()
 
 
+@pytest.mark.attack("the API role reads the PII key")
 def test_the_api_role_can_neither_read_the_key_nor_pseudonymise(settings):
     with database.connect("warehouse", autocommit=True, settings=settings) as owner:
         roles.ensure_api_role(owner, settings)

@@ -16,6 +16,7 @@ from gcx.settings import Settings
 pytestmark = pytest.mark.slow  # simulates and ingests a day through the gcx command
 
 
+@pytest.mark.attack("another OS user reads GCX_HOME")
 def test_the_home_and_everything_in_it_are_private_under_a_permissive_umask(tmp_path):
     home = tmp_path / "home"
     env = {**os.environ, "GCX_HOME": str(home)}

@@ -70,3 +70,8 @@ def injection(
             "detail": detail,
         }
     )
+
+
+def attack(name: str, got_through: bool, detail: str = "") -> None:
+    """One attacker's step from the security review (a test marked `attack`): stopped, or got through."""
+    _append({"kind": "attack", "name": name, "got_through": got_through, "detail": detail})

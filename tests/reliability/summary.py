@@ -27,6 +27,8 @@ def table(entries: list[dict]) -> tuple[str, bool]:
     probes = [e for e in entries if e["kind"] == "injection"]
     probes_sent, probes_5xx = sum(e["sent"] for e in probes), sum(e["server_errors"] for e in probes)
     probes_refused = sum(e["refused"] for e in probes)
+    attacks = [e for e in entries if e["kind"] == "attack"]
+    got_through = sum(e["got_through"] for e in attacks)
     lines = [
         "| measure | value |",
         "|---|---|",
@@ -35,6 +37,7 @@ def table(entries: list[dict]) -> tuple[str, bool]:
         f"| requests sent / failed | {sent} / {failed} |",
         f"| rows lost / duplicated | {lost} / {duplicated} |",
         f"| injection probes sent / refused / 5xx | {probes_sent} / {probes_refused} / {probes_5xx} |",
+        f"| attacks tried / got through | {len(attacks)} / {got_through} |",
         "",
         "| kind | name | figures | detail |",
         "|---|---|---|---|",
@@ -48,10 +51,19 @@ def table(entries: list[dict]) -> tuple[str, bool]:
             figures = (
                 f"sent={e['sent']} refused={e['refused']} accepted={e['accepted']} 5xx={e['server_errors']}"
             )
+        elif e["kind"] == "attack":
+            figures = "got through" if e["got_through"] else "stopped"
         else:
             figures = f"sent={e['sent']} failed={e['failed']}"
         lines.append(f"| {e['kind']} | {e['name']} | {figures} | {e.get('detail', '')} |")
-    ok = lost == 0 and duplicated == 0 and survived == len(faults) and crashed == 0 and probes_5xx == 0
+    ok = (
+        lost == 0
+        and duplicated == 0
+        and survived == len(faults)
+        and crashed == 0
+        and probes_5xx == 0
+        and got_through == 0
+    )
     return "\n".join(lines), ok
 
 

@@ -57,6 +57,7 @@ def test_login_sets_an_httponly_strict_session_cookie_that_is_not_the_key(browse
     assert browser_client.get("/dashboards/api/executive").status_code == 200
 
 
+@pytest.mark.attack("a revoked key's dashboard session")
 def test_logout_and_revocation_end_the_session(browser_client, make_key, built_platform):
     key = make_key("pro", "admin")
     log_in(browser_client, key)
@@ -82,6 +83,7 @@ def test_a_wrong_key_gets_the_form_again_with_the_reason(browser_client):
     assert sessions.COOKIE_NAME not in response.headers.get("set-cookie", "")
 
 
+@pytest.mark.attack("an open redirect after login")
 def test_login_never_redirects_to_another_site(browser_client, make_key):
     response = log_in(browser_client, make_key("pro", "executive"), "//evil.example/dashboards/")
     assert response.headers["location"] == "/dashboards/"
@@ -175,6 +177,7 @@ def test_every_data_request_is_audited_with_its_dataset(client, api_app, make_ke
     assert (dataset, commodity) == ("dashboard:trading", "WM") and rows > 0
 
 
+@pytest.mark.attack("login CSRF from another site")
 def test_a_login_form_posted_from_another_site_is_refused(browser_client, make_key):
     """Login CSRF: a page elsewhere must not log the visitor in under the attacker's key."""
     forged = browser_client.post(
@@ -191,6 +194,7 @@ def test_a_login_form_posted_from_another_site_is_refused(browser_client, make_k
     assert same_site.status_code == 303 and sessions.COOKIE_NAME in same_site.cookies
 
 
+@pytest.mark.attack("an unattended dashboard session")
 def test_a_session_left_idle_for_30_minutes_ends(browser_client, make_key, built_platform):
     key = make_key("pro", "executive")
     assert log_in(browser_client, key).status_code == 303
