@@ -84,9 +84,10 @@ class MeterWriter:
         role: str | None,
         access: Access,
     ) -> None:
+        # no time: the database stamps each audit row as it is written (009_audit_chain.sql); the
+        # request's own time is api.request_log.requested_at, joined on request_id
         self._audits.put(
             (
-                clock.now(),
                 request_id,
                 key_id,
                 role,
@@ -112,8 +113,8 @@ class MeterWriter:
                         for row in requests:
                             copy.write_row(row)
                     conn.cursor().executemany(
-                        "insert into api.audit_log (at, request_id, key_id, role, action, dataset, rows, parameters)"
-                        " values (%s, %s, %s, %s, %s, %s, %s, %s)",
+                        "insert into api.audit_log (request_id, key_id, role, action, dataset, rows, parameters)"
+                        " values (%s, %s, %s, %s, %s, %s, %s)",
                         audits,
                     )
             except psycopg.Error as error:

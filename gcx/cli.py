@@ -426,6 +426,32 @@ def feed(
     )
 
 
+audit_app = typer.Typer(no_args_is_help=True, help="The audit log of every data access (api.audit_log).")
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check that no audit row was changed, deleted or slipped in since it was written: recompute the
+    hash chain, check the anchors of earlier runs, then anchor the chain's end (exit 1 on a problem)."""
+    from gcx.governance import audit
+    from gcx.settings import get_settings
+
+    settings = get_settings()
+    database.ensure_databases()
+    with database.connect("warehouse", settings=settings) as conn:
+        result = audit.verify(conn, audit.anchors_file(settings))
+    for problem in result.problems:
+        typer.echo(f"problem: {problem}", err=True)
+    if not result.ok:
+        typer.echo(f"audit log: {result.problem_count} problem(s) in {result.rows} rows", err=True)
+        raise typer.Exit(code=1)
+    typer.echo(
+        f"audit log: {result.rows} rows chained, none changed; end of chain seq {result.head_seq}"
+        f" sha256 {result.head_sha256.hex()} anchored in {audit.anchors_file(settings)}"
+    )
+
+
 privacy_app = typer.Typer(no_args_is_help=True, help="Personal data of platform users (docs/governance.md).")
 app.add_typer(privacy_app, name="privacy")
 

@@ -151,7 +151,7 @@ SCHEMA_DEFAULTS: dict[str, RetentionPolicy] = {
         RetentionPolicy("quality", "*", "keep", "check results per day: the datasets' quality history"),
         RetentionPolicy("ops", "*", "keep", "pipeline failures: small, the incident history"),
         RetentionPolicy(
-            "api", "*", "keep", "keys and dashboard sessions: small (sessions expire on their own)"
+            "api", "*", "keep", "keys, dashboard sessions, the audit chain's head: small (sessions expire)"
         ),
         RetentionPolicy("hot", "*", "keep", "the live feed consumer's checkpoints: a row per consumer"),
         RetentionPolicy("governance", "*", "keep", "the record of archived partitions"),
