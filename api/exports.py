@@ -77,6 +77,8 @@ class ExportQuery:
     end: datetime | None = None
     """Exclusive; None: to the last row."""
     symbols: list[str] | None = None
+    key_id: str | None = None
+    """Only this API key's rows (the dataset's key column); None: every row."""
 
     def statement(self) -> sql.Composed:
         conditions: list[sql.Composable] = []
@@ -92,6 +94,8 @@ class ExportQuery:
             conditions.append(
                 sql.SQL("{} = any(%(symbols)s)").format(sql.Identifier(self.dataset.symbol_column))
             )
+        if self.key_id is not None:
+            conditions.append(sql.SQL("{} = %(key_id)s").format(sql.Identifier(self.dataset.key_column)))
         return sql.SQL("select {columns} from {relation}{where} order by {order}").format(
             columns=sql.SQL(", ").join(sql.Identifier(name) for name in self.dataset.column_names),
             relation=self.dataset.relation,
@@ -107,6 +111,8 @@ class ExportQuery:
             params["end"] = self.end
         if self.symbols is not None:
             params["symbols"] = self.symbols
+        if self.key_id is not None:
+            params["key_id"] = self.key_id
         return params
 
     def describe(self) -> dict[str, Any]:
@@ -118,6 +124,7 @@ class ExportQuery:
             "start": self.start.isoformat() if self.start else None,
             "end": self.end.isoformat() if self.end else None,
             "symbols": sorted(self.symbols) if self.symbols is not None else None,
+            "key_id": self.key_id,
         }
 
 

@@ -33,6 +33,7 @@ from api.catalog.models import (
 )
 from gcx import clock
 from gcx.access.entitlements import COMPLIANCE_ROLES, COMPLIANCE_TIER, TIERS
+from gcx.access.keys import Principal
 from gcx.settings import Settings
 from ml.names import MEMBER_RISK_MODEL, SURVEILLANCE_MODEL
 
@@ -206,13 +207,18 @@ def visible_facts(
 
 
 def sample_rows(
-    dataset: Dataset, conn: psycopg.Connection, tier_name: str, now: datetime | None = None
+    dataset: Dataset, conn: psycopg.Connection, principal: Principal, now: datetime | None = None
 ) -> list[dict[str, Any]]:
-    """The newest `SAMPLE_ROWS` rows the tier may see (its delay and history), clear PII masked."""
-    tier = TIERS[tier_name]
+    """The newest `SAMPLE_ROWS` rows the caller may see (its tier's delay and history, its own key's
+    rows where the dataset has a key column), clear PII masked."""
+    tier = principal.tier
     now = now or clock.now()
     conditions: list[sql.Composable] = []
     params: dict[str, Any] = {"visible_until": tier.visible_until(now), "oldest": tier.history_starts(now)}
+    own_key = dataset.only_key(principal)
+    if own_key is not None:
+        conditions.append(sql.SQL("{} = %(own_key)s").format(sql.Identifier(dataset.key_column)))
+        params["own_key"] = own_key
     if dataset.time_column:
         time_column = sql.Identifier(dataset.time_column)
         if tier.delay:

@@ -136,6 +136,7 @@ def datasets_from_manifest(manifest: dict[str, Any]) -> dict[str, tuple[str, Dat
             symbol_column=None,
             order_by=unique_key(manifest, unique_id),
             quality_datasets=sorted(raw_inputs(manifest, unique_id) | {node["name"]}),
+            key_column=node["config"].get("meta", {}).get("rows_of_key"),
         )
         found[identifier] = (unique_id, dataset)
     ids_by_unique_id = {unique_id: identifier for identifier, (unique_id, _) in found.items()}

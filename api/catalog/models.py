@@ -10,6 +10,7 @@ from typing import Any, Literal
 from psycopg import sql
 
 from gcx.access.entitlements import COMPLIANCE_TIER, ROLES
+from gcx.access.keys import Principal
 
 CACHE_TTL_S = 60.0
 """How long a built catalog is served before it is rebuilt (row counts, coverage, quality)."""
@@ -117,6 +118,9 @@ class Dataset:
     dbt_tests_passed: int = 0
     model: dict[str, Any] | None = None
     """For a table a model writes: its registered model, champion and the last training run's note."""
+    key_column: str | None = None
+    """The column naming the API key each row is about (dbt `meta: {rows_of_key: <column>}`): a key
+    reads only its own rows there, unless its role is admin (a key's usage is its holder's business)."""
 
     @property
     def asset_key(self) -> tuple[str, str]:
@@ -146,6 +150,12 @@ class Dataset:
     def is_time_instant(self) -> bool:
         """True when the time axis is a timestamp (an instant), False for a date or no axis."""
         return self.time_column is not None and self.time_column.endswith("_at")
+
+    def only_key(self, principal: Principal) -> str | None:
+        """The one key whose rows `principal` may read here; None when it may read every row."""
+        if self.key_column is None or principal.role == "admin":
+            return None
+        return principal.key_id
 
     def readable_by(self, role: str) -> bool:
         return role in self.roles

@@ -11,6 +11,7 @@ api/exports.py.
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
@@ -277,7 +278,7 @@ def get_dataset(
     dataset = find_dataset(request, conn, dataset_id, principal)
     require_tier(dataset, principal)
     entry = summary(dataset, principal, conn, now)
-    sample = sample_rows(dataset, conn, principal.tier.name, now)
+    sample = sample_rows(dataset, conn, principal, now)
     entry["days"] = [
         {
             "date": d.day,
@@ -326,7 +327,7 @@ def export_file(
 ) -> tuple[FileResponse, ExportQuery, int]:
     dataset = find_dataset(request, conn, dataset_id, principal)
     require_tier(dataset, principal)
-    query = ExportQuery(dataset)
+    query = ExportQuery(dataset, key_id=dataset.only_key(principal))
     asks_window = start is not None or end is not None
     if asks_window and dataset.time_column is None:
         raise ApiError(422, "invalid_request", f"dataset {dataset.id} has no time axis: omit start and end")
@@ -335,13 +336,13 @@ def export_file(
         oldest = tier.history_starts(now) or EPOCH
         window = tier_window(principal, start or oldest.isoformat(), end, now)  # as history: refused, not cut
         open_ended = end is None and not tier.delay  # to the last row, whenever the file is made
-        query = ExportQuery(dataset, window.start, None if open_ended else window.end)
+        query = replace(query, start=window.start, end=None if open_ended else window.end)
     symbols = parse_symbols(symbol)
     if symbols is not None:
         if dataset.symbol_column is None:
             raise ApiError(422, "invalid_request", f"dataset {dataset.id} has no symbol column: omit symbol")
         require_known_symbols(conn, symbols)
-        query = ExportQuery(dataset, query.start, query.end, symbols)
+        query = replace(query, symbols=symbols)
     try:
         exported = prepare_export(conn, request.app.state.settings.home.resolve() / "exports", query, output)
     except OSError as error:  # the exports folder is full or not writable: nothing was served

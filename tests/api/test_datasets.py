@@ -3,6 +3,8 @@ quality results and the dbt manifest; and the metered requests reaching the plat
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -224,17 +226,11 @@ def test_compliance_reads_a_compliance_dataset(client, auth, built_platform):
     assert response.json()["row_count"] == count and len(response.json()["sample"]) == min(count, 10)
 
 
-def test_metered_requests_reach_the_platform_mart(client, api_app, make_key, built_platform, tmp_path):
-    key = make_key("member", "analyst")
-    key_id = key.split("_")[1]
-    assert client.get("/v1/datasets/trades", headers=bearer(key)).status_code == 200
-    assert client.get("/v1/datasets/nope", headers=bearer(key)).status_code == 404
-    assert client.get("/v1/datasets/trades", headers=bearer(key)).status_code == 200
-    api_app.state.meter.flush()
+def build_requests_mart(settings, tmp_path) -> None:
     manifest = Manifest.from_writable_manifest(
         WritableManifest.read_and_check_versions(str(dbt_project.manifest_path))
     )
-    with environment(dbt_env(built_platform)):
+    with environment(dbt_env(settings)):
         result = dbtRunner(manifest=manifest).invoke(
             [
                 "run",
@@ -246,6 +242,16 @@ def test_metered_requests_reach_the_platform_mart(client, api_app, make_key, bui
             ]
         )  # fmt: skip
     assert result.success, [(r.node.name, r.status, r.message) for r in result.result or []]
+
+
+def test_metered_requests_reach_the_platform_mart(client, api_app, make_key, built_platform, tmp_path):
+    key = make_key("member", "analyst")
+    key_id = key.split("_")[1]
+    assert client.get("/v1/datasets/trades", headers=bearer(key)).status_code == 200
+    assert client.get("/v1/datasets/nope", headers=bearer(key)).status_code == 404
+    assert client.get("/v1/datasets/trades", headers=bearer(key)).status_code == 200
+    api_app.state.meter.flush()
+    build_requests_mart(built_platform, tmp_path)
     rows = query(
         built_platform,
         "select endpoint, status_class, tier, role, request_count, error_count, rows_returned, bytes_returned > 0,"
@@ -256,3 +262,28 @@ def test_metered_requests_reach_the_platform_mart(client, api_app, make_key, bui
         ("/v1/datasets/{dataset_id}", "2xx", "member", "analyst", 2, 0, 20, True, True),
         ("/v1/datasets/{dataset_id}", "4xx", "member", "analyst", 1, 1, 0, True, True),
     ]
+
+
+@pytest.mark.attack("a key reads every other key's API usage")
+def test_a_key_reads_only_its_own_rows_of_api_usage_and_an_admin_all(
+    client, api_app, make_key, built_platform, tmp_path
+):
+    mine, other, admin = make_key("pro", "analyst"), make_key("pro", "quant"), make_key("pro", "admin")
+    for key in (mine, other):
+        assert client.get("/v1/instruments", headers=bearer(key)).status_code == 200
+    api_app.state.meter.flush()
+    build_requests_mart(built_platform, tmp_path)
+
+    def exported_keys(key: str) -> set[str]:
+        response = client.get("/v1/datasets/api_requests_daily/export", headers=bearer(key))
+        assert response.status_code == 200, response.text
+        return {row["key_id"] for row in csv.DictReader(io.StringIO(response.text))}
+
+    sample = client.get("/v1/datasets/api_requests_daily", headers=bearer(mine)).json()["sample"]
+    assert sample and {row["key_id"] for row in sample} == {key_of(mine)}
+    assert exported_keys(mine) == {key_of(mine)}
+    assert {key_of(mine), key_of(other)} <= exported_keys(admin)
+
+
+def key_of(key: str) -> str:
+    return key.split("_")[1]
