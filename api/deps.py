@@ -60,22 +60,59 @@ def authenticate_request(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
-    if credentials is None:
-        raise ApiError(
-            401,
-            "missing_key",
-            "this route needs an API key: send `Authorization: Bearer <key>` (create one with `gcx keys create`)",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
     with request.app.state.pool.connection() as conn:
+        if credentials is None:
+            raise refusal(
+                request,
+                conn,
+                ApiError(
+                    401,
+                    "missing_key",
+                    "this route needs an API key: send `Authorization: Bearer <key>` (create one with `gcx keys create`)",
+                    headers={"WWW-Authenticate": "Bearer"},
+                ),
+            )
         try:
             principal = authenticate(conn, credentials.credentials)
         except KeyRejected as rejected:
-            raise ApiError(
-                401, rejected.reason, rejected.message, headers={"WWW-Authenticate": "Bearer"}
+            raise refusal(
+                request,
+                conn,
+                ApiError(401, rejected.reason, rejected.message, headers={"WWW-Authenticate": "Bearer"}),
             ) from None
         admit(request, principal, conn)
     return principal
+
+
+def unauthenticated(reason: str, message: str) -> ApiError:
+    return ApiError(401, reason, message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def client_address(request: HTTPConnection) -> str:
+    """Who sent the request: the peer's address, or behind a proxy listed in GCX_TRUSTED_PROXIES the
+    last address its X-Forwarded-For names that is not one of those proxies (the one they saw)."""
+    peer = request.client.host if request.client else "unknown"
+    trusted = request.app.state.settings.trusted_proxies
+    if peer not in trusted:
+        return peer
+    forwarded = [part.strip() for part in request.headers.get("x-forwarded-for", "").split(",")]
+    return next((address for address in reversed(forwarded) if address and address not in trusted), peer)
+
+
+def refusal(request: HTTPConnection, conn: psycopg.Connection, error: ApiError) -> ApiError:
+    """What to answer a request that failed to authenticate: `error`, counted against its client
+    address; once the address has failed `failed_auth_per_minute` times in the minute, a 429 instead."""
+    limit = request.app.state.settings.failed_auth_per_minute
+    quota = ratelimit.take(conn, ratelimit.address_window(client_address(request)), limit)
+    if not quota.exceeded:
+        return error
+    return ApiError(
+        429,
+        "too_many_failed_attempts",
+        f"{limit} requests without a valid key per minute from one address; retry in {quota.reset_s} s",
+        {"limit": limit, "retry_after_s": quota.reset_s},
+        headers=quota.headers(),
+    )
 
 
 def admit(request: HTTPConnection, principal: Principal, conn: psycopg.Connection) -> None:

@@ -1,4 +1,5 @@
-"""Per-key rate limits: a fixed one-minute window per key, sized by the key's tier.
+"""Per-key rate limits: a fixed one-minute window per key, sized by the key's tier; and one per client
+address for requests that fail to authenticate (`address_window`, Settings.failed_auth_per_minute).
 
 Every authenticated response carries the IETF `RateLimit-*` headers (limit, what is left, seconds
 until the window resets); a refused request gets 429 with `Retry-After`. The windows are rows of
@@ -53,3 +54,8 @@ def take(conn: psycopg.Connection, key_id: str, limit: int) -> Quota:
     """Count one request for the key; the quota says whether it is within the limit."""
     used, left_s = conn.execute(_TAKE, {"key_id": key_id, "window_s": WINDOW_S}).fetchone()
     return Quota(limit=limit, remaining=limit - used, reset_s=max(1, math.ceil(left_s)))
+
+
+def address_window(address: str) -> str:
+    """The window of a client address's failed authentications (beside the keys' in api.rate_windows)."""
+    return f"address:{address}"

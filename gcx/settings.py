@@ -46,7 +46,16 @@ class Settings(BaseSettings):
     """Password of the API's database role (gcx_api) on an external server (GCX_API_DATABASE_PASSWORD);
     the embedded server lets it in over its Unix socket without one (docs/governance.md)."""
 
-    @field_validator("smtp_recipients", "api_cors_origins", mode="before")
+    trusted_proxies: Annotated[list[str], NoDecode] = []
+    """Addresses of the reverse proxies in front of the API (comma-separated in GCX_TRUSTED_PROXIES).
+    Only a request from one of them is taken to come from the address its X-Forwarded-For names;
+    unset, that header is ignored (any client can write it)."""
+
+    failed_auth_per_minute: int = 30
+    """Requests without a valid key (and failed dashboard logins) one client address may make per
+    minute before it gets 429 (GCX_FAILED_AUTH_PER_MINUTE): guessing and floods."""
+
+    @field_validator("smtp_recipients", "api_cors_origins", "trusted_proxies", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
         if isinstance(value, str):

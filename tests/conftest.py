@@ -54,7 +54,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """dbt's manifest before any test module imports the code location (importing never parses)."""
+    """dbt's manifest before any test module imports the code location (importing never parses).
+
+    The suite's requests all come from one address (the test client's, or 127.0.0.1) and thousands
+    of them fail to authenticate on purpose: the per-address limit on those is raised for the
+    session, and tests/api/test_failed_auth_limit.py tests it on addresses of its own."""
+    os.environ.setdefault("GCX_FAILED_AUTH_PER_MINUTE", "1000000")
     from gcx.warehouse.dbt import prepare_manifest
 
     prepare_manifest()

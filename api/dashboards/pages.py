@@ -43,6 +43,10 @@ class DashboardInfo:
         return f"needs the {' or '.join(sorted(self.roles))} role{tier}"
 
 
+MEMBER_DATA_TIER = "member"
+"""The executive and platform marts (and the platform's own operations) are member data, as in the
+catalog (api/catalog/models.py GROUP_TIERS): a free key opens the trading dashboard only."""
+
 DASHBOARDS: dict[str, DashboardInfo] = {
     info.name: info
     for info in (
@@ -52,6 +56,7 @@ DASHBOARDS: dict[str, DashboardInfo] = {
             "Volume, value, members, revenue, users and compliance per day, week, month and quarter.",
             DASHBOARD_ROLES,
             ("grain", "commodity"),
+            MEMBER_DATA_TIER,
         ),
         DashboardInfo(
             "trading",
@@ -74,6 +79,7 @@ DASHBOARDS: dict[str, DashboardInfo] = {
             "Daily, weekly and monthly active users, retention cohorts, subscriptions and MRR, API usage.",
             DASHBOARD_ROLES,
             (),
+            MEMBER_DATA_TIER,
         ),
         DashboardInfo(
             "health",
@@ -81,6 +87,7 @@ DASHBOARDS: dict[str, DashboardInfo] = {
             "Pipeline runs, data freshness, check results, API latency and errors.",
             DASHBOARD_ROLES,
             (),
+            MEMBER_DATA_TIER,
         ),
     )
 }

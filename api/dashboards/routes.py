@@ -12,10 +12,18 @@ from fastapi.responses import RedirectResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
 from api.dashboards import compliance, executive, filters, health, pages, sessions, trading, users
-from api.dashboards.access import ComplianceViewerDep, ViewerDep, authenticate_viewer, check_role
+from api.dashboards.access import (
+    ComplianceViewerDep,
+    ExecutiveViewerDep,
+    HealthViewerDep,
+    TradingViewerDep,
+    UsersViewerDep,
+    authenticate_viewer,
+    check_role,
+)
 from api.dashboards.models import Dashboard
 from api.dashboards.static_files import CACHE_SECONDS, static_file
-from api.deps import ConnDep, SettingsDep, bearer, check_tier
+from api.deps import ConnDep, SettingsDep, bearer, check_tier, refusal
 from api.errors import AUTHENTICATED_RESPONSES, ApiError
 from api.metering import note_access
 from gcx.access.entitlements import DASHBOARD_ROLES
@@ -42,7 +50,7 @@ def _served(request: Request, dashboard: Dashboard, parameters: dict) -> Dashboa
 @router.get("/api/executive", response_model=Dashboard, responses=AUTHENTICATED_RESPONSES)
 def executive_data(
     request: Request,
-    principal: ViewerDep,
+    principal: ExecutiveViewerDep,
     conn: ConnDep,
     start: StartQuery = None,
     end: EndQuery = None,
@@ -69,7 +77,7 @@ def executive_data(
 @router.get("/api/trading", response_model=Dashboard, responses=AUTHENTICATED_RESPONSES)
 def trading_data(
     request: Request,
-    principal: ViewerDep,
+    principal: TradingViewerDep,
     conn: ConnDep,
     start: StartQuery = None,
     end: EndQuery = None,
@@ -119,7 +127,7 @@ def compliance_data(
 
 @router.get("/api/users", response_model=Dashboard, responses=AUTHENTICATED_RESPONSES)
 def users_data(
-    request: Request, principal: ViewerDep, conn: ConnDep, start: StartQuery = None, end: EndQuery = None
+    request: Request, principal: UsersViewerDep, conn: ConnDep, start: StartQuery = None, end: EndQuery = None
 ) -> Dashboard:
     """DAU/WAU/MAU, retention cohorts, subscriptions and MRR per plan, API usage of the platform's users."""
     days = filters.day_range(principal, start, end)
@@ -129,7 +137,7 @@ def users_data(
 @router.get("/api/health", response_model=Dashboard, responses=AUTHENTICATED_RESPONSES)
 def health_data(
     request: Request,
-    principal: ViewerDep,
+    principal: HealthViewerDep,
     conn: ConnDep,
     settings: SettingsDep,
     start: StartQuery = None,
@@ -219,7 +227,10 @@ def login(
         try:
             principal = authenticate(conn, key.strip())
         except KeyRejected as rejected:
-            return pages.login_page(target, rejected.message, 401)
+            refused = refusal(request, conn, ApiError(401, rejected.reason, rejected.message))
+            page = pages.login_page(target, refused.message, refused.status)
+            page.headers.update(refused.headers)
+            return page
         try:
             check_role(principal, DASHBOARD_ROLES, "the dashboards")
         except ApiError as error:

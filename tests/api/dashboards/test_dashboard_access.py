@@ -119,6 +119,21 @@ def test_the_compliance_dashboard_is_for_compliance_and_admin_only(client, make_
         )
 
 
+@pytest.mark.attack("a free executive key reads the member marts through the dashboards")
+@pytest.mark.parametrize("name", ["executive", "users", "health"])
+def test_dashboards_of_member_data_refuse_a_free_key(client, make_key, name):
+    free = bearer(make_key("free", "executive"))
+    data = client.get(f"/dashboards/api/{name}", headers=free)
+    assert data.status_code == 403 and data.json()["error"]["reason"] == "tier_not_allowed"
+    page = client.get(f"/dashboards/{name}", headers=free)
+    assert page.status_code == 403 and "needs the member tier" in page.text
+    assert f'href="/dashboards/{name}"' not in client.get("/dashboards/", headers=free).text
+    assert (
+        client.get(f"/dashboards/api/{name}", headers=bearer(make_key("member", "executive"))).status_code
+        == 200
+    )
+
+
 def test_the_free_tier_sees_no_day_that_is_not_15_minutes_old_and_30_days_at_most(client, make_key):
     free = bearer(make_key("free", "executive"))
     now = clock.now()
@@ -128,7 +143,7 @@ def test_the_free_tier_sees_no_day_that_is_not_15_minutes_old_and_30_days_at_mos
     future = client.get(f"/dashboards/api/trading?end={tomorrow}", headers=free)
     assert future.status_code == 403 and future.json()["error"]["reason"] == "outside_tier_window"
     old = (now - timedelta(days=60)).date().isoformat()
-    too_old = client.get(f"/dashboards/api/executive?start={old}", headers=free)
+    too_old = client.get(f"/dashboards/api/trading?start={old}", headers=free)
     assert too_old.status_code == 403 and "30 days" in too_old.json()["error"]["message"]
     member_default = client.get("/dashboards/api/trading", headers=bearer(make_key("member", "executive")))
     assert member_default.json()["filters"]["end"] == tomorrow
