@@ -102,7 +102,13 @@ def datasets_from_manifest(manifest: dict[str, Any]) -> dict[str, tuple[str, Dat
     groups = {group["name"]: group for group in manifest.get("groups", {}).values()}
     found: dict[str, tuple[str, Dataset]] = {}
     for unique_id, node in manifest["nodes"].items():
-        if node["resource_type"] != "model" or node["schema"] not in MART_SCHEMAS:
+        # marts only: the staging views that keep clear PII in the restricted schema pseudonymise as
+        # they are read, which the API's role may not do (the restricted marts hold the same rows)
+        if (
+            node["resource_type"] != "model"
+            or node["schema"] not in MART_SCHEMAS
+            or node["fqn"][1] != "marts"
+        ):
             continue
         identifier = dataset_id(node["name"])
         if identifier in found:

@@ -69,6 +69,19 @@ def test_compliance_officers_also_see_the_restricted_marts(client, auth):
     entries = {entry["id"]: entry for entry in body["data"]}
     assert {"member_contacts", "large_trades", "trades"} <= set(entries)
     assert entries["large_trades"]["access"]["readable"] and entries["large_trades"]["row_count"] is not None
+    quants = {
+        entry["id"] for entry in client.get("/v1/datasets", headers=auth("member", "quant")).json()["data"]
+    }
+    restricted = sorted(set(entries) - quants)
+    assert restricted == [
+        "beneficial_owners_pii",
+        "member_contacts",
+        "user_contacts",
+    ]  # marts, no staging view
+    for dataset_id in restricted:
+        assert (
+            client.get(f"/v1/datasets/{dataset_id}", headers=auth("member", "compliance")).status_code == 200
+        )
 
 
 def test_row_counts_and_coverage_equal_the_warehouse(listed, built_platform):

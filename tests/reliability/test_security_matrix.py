@@ -117,19 +117,32 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/reports/{kind}/{period}/{file}"): Rule(
         "/v1/reports/{report}", tiers=PAID_TIERS, roles=COMPLIANCE_ROLES
     ),
-    # dashboards: executive, compliance and admin; the compliance dashboard: compliance and admin
-    ("GET", "/dashboards/api/executive"): Rule("/dashboards/api/executive?" + DAY, roles=DASHBOARD_ROLES),
+    # dashboards: executive, compliance and admin roles (member data: paid tiers; trading: any tier);
+    # the compliance dashboard: compliance and admin
+    ("GET", "/dashboards/api/executive"): Rule(
+        "/dashboards/api/executive?" + DAY, tiers=PAID_TIERS, roles=DASHBOARD_ROLES
+    ),
     ("GET", "/dashboards/api/trading"): Rule("/dashboards/api/trading?" + DAY, roles=DASHBOARD_ROLES),
-    ("GET", "/dashboards/api/users"): Rule("/dashboards/api/users?" + DAY, roles=DASHBOARD_ROLES),
-    ("GET", "/dashboards/api/health"): Rule("/dashboards/api/health?" + DAY, roles=DASHBOARD_ROLES),
+    ("GET", "/dashboards/api/users"): Rule(
+        "/dashboards/api/users?" + DAY, tiers=PAID_TIERS, roles=DASHBOARD_ROLES
+    ),
+    ("GET", "/dashboards/api/health"): Rule(
+        "/dashboards/api/health?" + DAY, tiers=PAID_TIERS, roles=DASHBOARD_ROLES
+    ),
     ("GET", "/dashboards/api/compliance"): Rule(
         "/dashboards/api/compliance?" + DAY, tiers=PAID_TIERS, roles=COMPLIANCE_ROLES
     ),
     ("GET", "/dashboards/"): Rule("/dashboards/", roles=DASHBOARD_ROLES, page=True),
-    ("GET", "/dashboards/executive"): Rule("/dashboards/executive", roles=DASHBOARD_ROLES, page=True),
+    ("GET", "/dashboards/executive"): Rule(
+        "/dashboards/executive", tiers=PAID_TIERS, roles=DASHBOARD_ROLES, page=True
+    ),
     ("GET", "/dashboards/trading"): Rule("/dashboards/trading", roles=DASHBOARD_ROLES, page=True),
-    ("GET", "/dashboards/users"): Rule("/dashboards/users", roles=DASHBOARD_ROLES, page=True),
-    ("GET", "/dashboards/health"): Rule("/dashboards/health", roles=DASHBOARD_ROLES, page=True),
+    ("GET", "/dashboards/users"): Rule(
+        "/dashboards/users", tiers=PAID_TIERS, roles=DASHBOARD_ROLES, page=True
+    ),
+    ("GET", "/dashboards/health"): Rule(
+        "/dashboards/health", tiers=PAID_TIERS, roles=DASHBOARD_ROLES, page=True
+    ),
     ("GET", "/dashboards/compliance"): Rule(
         "/dashboards/compliance", tiers=PAID_TIERS, roles=COMPLIANCE_ROLES, page=True
     ),
@@ -202,15 +215,6 @@ DATASETS: dict[str, DatasetRule] = {
         COMPLIANCE,
     ),
     **dict.fromkeys(["member_contacts", "beneficial_owners_pii", "user_contacts"], RESTRICTED),
-    # the staging views that hold clear PII land in the restricted schema too, and the catalog lists them
-    **dict.fromkeys(
-        [
-            "stg_exchange__member_contacts",
-            "stg_exchange__beneficial_owner_identities",
-            "stg_platform__user_contacts",
-        ],
-        RESTRICTED,
-    ),
 }
 UNLISTED = {dataset_id for dataset_id, rule in DATASETS.items() if rule is RESTRICTED}
 """Not even named in GET /v1/datasets to a role that may not read them."""
