@@ -24,6 +24,7 @@ from api.catalog.build import Catalog, sample_rows, visible_facts
 from api.catalog.models import Dataset, DayQuality
 from api.deps import BulkExportDep, ConnDep, NowDep, PrincipalDep, check_tier
 from api.errors import AUTHENTICATED_RESPONSES, NOT_FOUND_RESPONSE, ApiError
+from api.export_quota import count_export, export_slot
 from api.exports import MEDIA_TYPES, ExportFormat, ExportQuery, prepare_export
 from api.metering import note_access
 from api.params import TIMESTAMP_HELP, SymbolsQuery, parse_symbols, tier_window
@@ -343,15 +344,19 @@ def export_file(
             raise ApiError(422, "invalid_request", f"dataset {dataset.id} has no symbol column: omit symbol")
         require_known_symbols(conn, symbols)
         query = replace(query, symbols=symbols)
-    try:
-        exported = prepare_export(conn, request.app.state.settings.home.resolve() / "exports", query, output)
-    except OSError as error:  # the exports folder is full or not writable: nothing was served
-        raise ApiError(
-            503,
-            "export_unavailable",
-            f"the export could not be written ({error.strerror or error}); retry later",
-            headers={"Retry-After": "60"},
-        ) from error
+    with export_slot(conn, principal):
+        count_export(conn, principal, now)
+        try:
+            exported = prepare_export(
+                conn, request.app.state.settings.home.resolve() / "exports", query, output
+            )
+        except OSError as error:  # the exports folder is full or not writable: nothing was served
+            raise ApiError(
+                503,
+                "export_unavailable",
+                f"the export could not be written ({error.strerror or error}); retry later",
+                headers={"Retry-After": "60"},
+            ) from error
     response = FileResponse(
         exported.path,
         media_type=exported.media_type,
@@ -395,7 +400,8 @@ def export_dataset(
     """A bulk export of the dataset's rows in [start, end) (pro tier; compliance datasets also need the
     compliance or admin role): its size (`Content-Length`) and rows (`X-Row-Count`) are sent before the
     body, and `HEAD` gives them without it. The file is written once and served again for the same
-    query for 5 minutes."""
+    query for 5 minutes. A pro key may make 200 export requests (GET or HEAD) per UTC day and have 2
+    exports written at once; beyond either, 429 with `retry_after_s`."""
     response, query, rows = export_file(request, principal, conn, now, dataset_id, start, end, symbol, output)
     note_access(request, dataset_id, rows, query.describe() | {"format": output.value}, action="export")
     return response

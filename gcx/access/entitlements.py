@@ -4,7 +4,7 @@ from the client. Every limit here is documented in the OpenAPI description and t
 Tiers (what you pay for):
 - free: data 15 minutes late everywhere (history, tail, stream), 30 days of history, 60 requests/min;
 - member: real time, 1 year of history, 600 requests/min;
-- pro: real time, full history, bulk export, 3,000 requests/min.
+- pro: real time, full history, bulk export (200 exports a UTC day, 2 at a time), 3,000 requests/min.
 
 Roles (who you are): compliance datasets and unmasked PII only for compliance and admin.
 """
@@ -30,6 +30,10 @@ class Tier:
     max_page_size: int
     """The largest `limit` a request may ask for."""
     bulk_export: bool
+    exports_per_day: int = 0
+    """Export requests (GET or HEAD) a key may make per UTC day."""
+    concurrent_exports: int = 0
+    """Exports a key may have being written at once, across every API process."""
 
     def visible_until(self, now: datetime) -> datetime:
         """The newest instant this tier may see (exclusive)."""
@@ -43,7 +47,9 @@ class Tier:
 TIERS: dict[str, Tier] = {
     "free": Tier("free", timedelta(minutes=15), timedelta(days=30), 60, 1_000, bulk_export=False),
     "member": Tier("member", timedelta(0), timedelta(days=365), 600, 10_000, bulk_export=False),
-    "pro": Tier("pro", timedelta(0), None, 3_000, 50_000, bulk_export=True),
+    "pro": Tier(
+        "pro", timedelta(0), None, 3_000, 50_000, bulk_export=True, exports_per_day=200, concurrent_exports=2
+    ),
 }
 
 ROLES: tuple[RoleName, ...] = ("quant", "analyst", "compliance", "executive", "admin")

@@ -46,6 +46,7 @@ grant select on api.request_log to {role};  -- the system-health dashboard's API
 grant usage on sequence api.audit_log_audit_id_seq to {role};
 grant select, insert, update, delete on api.dashboard_sessions to {role};
 grant select, insert, update on api.rate_windows to {role};
+grant select, insert, update on api.export_usage to {role};
 revoke update, delete, truncate on api.audit_log from {role};
 
 -- The audit log is append-only for everyone, the platform's own user included: privileges do not

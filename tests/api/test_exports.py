@@ -4,6 +4,7 @@ with its size and row count known before the body."""
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -11,7 +12,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from gcx import database
+from gcx import clock, database
+from gcx.access.entitlements import TIERS
+from tests.api.conftest import bearer
 
 
 def query(settings, sql: str, params=()) -> list[tuple]:
@@ -176,3 +179,39 @@ def test_an_export_that_cannot_be_written_is_503_not_500(client, pro, built_plat
         blocker.unlink()
     assert response.status_code == 503 and response.json()["error"]["reason"] == "export_unavailable"
     assert response.headers["retry-after"] == "60"
+
+
+@pytest.mark.attack("one key asks for exports without end")
+def test_exports_past_the_days_quota_are_refused_until_the_next_utc_day(client, make_key, monkeypatch):
+    monkeypatch.setitem(TIERS, "pro", replace(TIERS["pro"], exports_per_day=2))
+    headers = bearer(make_key("pro", "quant"))
+    assert client.head("/v1/datasets/instruments/export", headers=headers).status_code == 200
+    assert client.get("/v1/datasets/instruments/export", headers=headers).status_code == 200
+    refused = client.get("/v1/datasets/instruments/export", headers=headers)
+    assert refused.status_code == 429 and refused.json()["error"]["reason"] == "export_quota_exceeded"
+    now = clock.now()
+    to_midnight = (
+        datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), UTC) - now
+    ).total_seconds()
+    assert abs(int(refused.headers["retry-after"]) - to_midnight) < 60
+    assert (
+        client.get("/v1/datasets/instruments/export", headers=bearer(make_key("pro", "quant"))).status_code
+        == 200
+    )
+
+
+@pytest.mark.attack("one key runs exports in parallel without end")
+def test_a_key_writes_at_most_its_tiers_exports_at_once_across_processes(client, make_key, built_platform):
+    key = make_key("pro", "quant")
+    slots = TIERS["pro"].concurrent_exports
+    # another API process holding every slot of the key: its exports being written
+    with database.connect("warehouse", autocommit=True, settings=built_platform) as other_process:
+        for slot in range(slots):
+            other_process.execute(
+                "select pg_advisory_lock(hashtext(%s), %s)", ("gcx export " + key.split("_")[1], slot)
+            )
+        busy = client.get("/v1/datasets/instruments/export", headers=bearer(key))
+        assert busy.status_code == 429 and busy.json()["error"]["reason"] == "too_many_exports"
+        assert busy.headers["retry-after"]
+        other_process.execute("select pg_advisory_unlock_all()")
+        assert client.get("/v1/datasets/instruments/export", headers=bearer(key)).status_code == 200
