@@ -123,13 +123,18 @@ def admit(request: HTTPConnection, principal: Principal, conn: psycopg.Connectio
     quota = ratelimit.take(conn, principal.key_id, principal.tier.requests_per_minute)
     request.state.quota = quota
     if quota.exceeded:
-        raise ApiError(
-            429,
-            "rate_limited",
-            f"the {principal.tier.name} tier allows {quota.limit} requests per minute; retry in {quota.reset_s} s",
-            {"limit": quota.limit, "retry_after_s": quota.reset_s},
-            headers=quota.headers(),
-        )
+        raise rate_limited(principal, quota)
+
+
+def rate_limited(principal: Principal, quota: ratelimit.Quota) -> ApiError:
+    """The 429 of a spent rate limit, for an HTTP request or a WebSocket message alike."""
+    return ApiError(
+        429,
+        "rate_limited",
+        f"the {principal.tier.name} tier allows {quota.limit} requests per minute; retry in {quota.reset_s} s",
+        {"limit": quota.limit, "retry_after_s": quota.reset_s},
+        headers=quota.headers(),
+    )
 
 
 PrincipalDep = Annotated[Principal, Depends(authenticate_request)]

@@ -16,7 +16,8 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg.types.json import Jsonb
@@ -24,6 +25,9 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gcx import clock
+
+if TYPE_CHECKING:
+    from gcx.access.keys import Principal
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +142,37 @@ def _drain(q: queue.Queue) -> list:
             return items
 
 
+def request_row(
+    request_id: uuid.UUID,
+    requested_at: datetime,
+    principal: Principal | None,
+    method: str,
+    endpoint: str,
+    path: str,
+    status: int,
+    rows: int | None,
+    sent: int,
+    started: float,
+    client: str | None,
+) -> tuple:
+    """A row of api.request_log; `started` is the request's time.perf_counter()."""
+    return (
+        request_id,
+        requested_at,
+        principal.key_id if principal else None,
+        principal.tier.name if principal else None,
+        principal.role if principal else None,
+        method,
+        endpoint,
+        path,
+        status,
+        rows,
+        sent,
+        (time.perf_counter() - started) * 1000,
+        client,
+    )
+
+
 class MeteringMiddleware:
     """Pure ASGI, so that streamed bodies (exports, SSE) are measured until their last byte."""
 
@@ -181,19 +216,17 @@ class MeteringMiddleware:
             client = scope.get("client")
             writer = self.writer()
             writer.record_request(
-                (
+                request_row(
                     request_id,
                     requested_at,
-                    principal.key_id if principal else None,
-                    principal.tier.name if principal else None,
-                    principal.role if principal else None,
+                    principal,
                     scope["method"],
                     getattr(route, "path", None) or "(unmatched)",
                     scope["path"],
                     status,
                     access.rows if access else None,
                     sent,
-                    (time.perf_counter() - started) * 1000,
+                    started,
                     client[0] if client else None,
                 )
             )

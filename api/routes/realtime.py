@@ -14,7 +14,8 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Any
@@ -23,10 +24,11 @@ from fastapi import APIRouter, FastAPI, Header, Query, Request, WebSocket, WebSo
 from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import NowDep, PrincipalDep, admit
+from api import ratelimit
+from api.deps import NowDep, PrincipalDep, admit, rate_limited
 from api.errors import AUTHENTICATED_RESPONSES, ApiError, ErrorBody, ErrorDetail
 from api.limits import MAX_WS_MESSAGE_BYTES
-from api.metering import Access, note_access
+from api.metering import Access, note_access, request_row
 from api.models import Page, Trade
 from api.params import SymbolsQuery, allowed_page_size, decode_cursor
 from api.routes.reference import known_symbols
@@ -277,8 +279,9 @@ async def stream_trades(
 ) -> StreamingResponse:
     """Trades as they are stored, as Server-Sent Events; resumable with no gap and no duplicate.
     Without a cursor the stream starts now. The free tier receives each trade 15 minutes after it
-    executed."""
+    executed, and names the one symbol it follows (403 `too_many_symbols` otherwise)."""
     symbol_list = await run_in_threadpool(_symbols_checked, request.app, symbols)
+    check_stream_symbols(principal, symbol_list)
     position = parse_after(last_event_id if last_event_id else after)
     feed = Feed(request.app, principal, symbol_list, position)
     try:
@@ -313,6 +316,22 @@ async def stream_trades(
             feed.close()
 
     return StreamingResponse(body(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+
+
+def check_stream_symbols(principal: Principal, symbols: Collection[str] | None) -> None:
+    """403 `too_many_symbols` when a stream would follow more symbols at once than the key's tier
+    allows (`symbols` None: every symbol)."""
+    allowed = principal.tier.stream_symbols
+    if allowed is None or (symbols is not None and len(symbols) <= allowed):
+        return
+    asked = "every symbol" if symbols is None else f"{len(symbols)} symbols"
+    raise ApiError(
+        403,
+        "too_many_symbols",
+        f"the {principal.tier.name} tier follows {allowed} symbol(s) at a time on a stream, not {asked}:"
+        " name them (`symbol=` on /v1/stream/trades, `symbols` in a WebSocket subscribe)",
+        {"tier": principal.tier.name, "allowed_symbols": allowed},
+    )
 
 
 def _symbols_checked(app: Any, symbols: str | None) -> list[str] | None:
@@ -365,6 +384,9 @@ class WsSession:
             await self.websocket.send_text(message if isinstance(message, str) else json.dumps(message))
 
     async def subscribe(self, symbols: list[str] | None, after: int | None) -> None:
+        others = [feed.symbols for feed in self.pumps.values()]
+        following = None if symbols is None or None in others else set(symbols).union(*others)
+        check_stream_symbols(self.principal, following)
         self.unsubscribe(symbols)  # a symbol is in one subscription at a time: the newest cursor wins
         feed = Feed(self.websocket.app, self.principal, symbols, after)
         try:
@@ -376,6 +398,16 @@ class WsSession:
         self.subscriptions.append({"symbols": symbols, "after": after})
         task = asyncio.create_task(self._pump(feed))
         self.pumps[task] = feed
+
+    async def refuse(self, error: ApiError) -> int:
+        """Answer a message with the API's error body; its status, for the request log."""
+        await self.send(_error(error.status, error.reason, error.message, error.detail))
+        return error.status
+
+    def take_quota(self) -> ratelimit.Quota:
+        """Count a message against the key's rate limit, as a request (runs in the threadpool)."""
+        with self.websocket.app.state.pool.connection() as conn:
+            return ratelimit.take(conn, self.principal.key_id, self.principal.tier.requests_per_minute)
 
     def unsubscribe(self, symbols: list[str] | None) -> list[str] | None:
         for task, feed in list(self.pumps.items()):
@@ -458,7 +490,9 @@ async def trades_websocket(websocket: WebSocket) -> None:
     `{"action": "subscribe", "symbols": ["GEJWM1"], "after": "<cursor>"}` (symbols omitted: all;
     after omitted: from now) and `{"action": "unsubscribe", "symbols": [...]}`. Trades arrive as
     `{"type": "trade", "cursor": "...", "trade": {Trade}}`; errors as `{"error": {...}}`, the API's
-    one error shape. The free tier receives each trade 15 minutes after it executed."""
+    one error shape. The free tier receives each trade 15 minutes after it executed, and follows one
+    symbol at a time (403 `too_many_symbols`). Every message counts against the key's rate limit as a
+    request does (429 `rate_limited` with `retry_after_s`), and is metered in api.request_log."""
     await websocket.accept()
     try:
         principal = await _authenticate_ws(websocket)
@@ -474,19 +508,28 @@ async def trades_websocket(websocket: WebSocket) -> None:
     )
     session = WsSession(websocket, principal)
     await session.send({"authenticated": {"key_id": principal.key_id, "tier": principal.tier.name}})
+    client = websocket.client.host if websocket.client else None
     try:
         while True:
             text = await websocket.receive_text()
-            if len(text) > MAX_WS_MESSAGE_BYTES:  # uvicorn closes on larger frames; other servers may not
-                limit = {"limit_bytes": MAX_WS_MESSAGE_BYTES}
-                await session.send(_error(413, "payload_too_large", "messages are limited to 64 KiB", limit))
-                continue
-            try:
-                message = json.loads(text)
-            except ValueError:
-                await session.send(_error(422, "invalid_request", "messages must be JSON objects"))
-                continue
-            await _handle(session, message)
+            started, requested_at = time.perf_counter(), clock.now()
+            status = await _answer(session, text)
+            # each message is metered as a request of its own (no body: its trades are in the audit)
+            meter.record_request(
+                request_row(
+                    uuid.uuid4(),
+                    requested_at,
+                    principal,
+                    "WS",
+                    "/v1/ws",
+                    "/v1/ws",
+                    status,
+                    None,
+                    0,
+                    started,
+                    client,
+                )
+            )
     except WebSocketDisconnect:
         pass
     finally:
@@ -508,38 +551,50 @@ async def trades_websocket(websocket: WebSocket) -> None:
         )
 
 
+async def _answer(session: WsSession, text: str) -> int:
+    """Answer one message: counted against the key's rate limit like a request (429 with the same
+    body and `retry_after_s` once spent), then done; its status as a request's would be."""
+    quota = await run_in_threadpool(session.take_quota)
+    if quota.exceeded:
+        return await session.refuse(rate_limited(session.principal, quota))
+    if len(text) > MAX_WS_MESSAGE_BYTES:  # uvicorn closes on larger frames; other servers may not
+        limit = {"limit_bytes": MAX_WS_MESSAGE_BYTES}
+        return await session.refuse(
+            ApiError(413, "payload_too_large", "messages are limited to 64 KiB", limit)
+        )
+    try:
+        message = json.loads(text)
+    except ValueError:
+        return await session.refuse(ApiError(422, "invalid_request", "messages must be JSON objects"))
+    try:
+        await _handle(session, message)
+    except ApiError as error:
+        return await session.refuse(error)
+    return 200
+
+
 async def _handle(session: WsSession, message: Any) -> None:
     action = message.get("action") if isinstance(message, dict) else None
     if action not in ("subscribe", "unsubscribe", "auth"):
-        await session.send(
-            _error(422, "invalid_request", 'action: must be "subscribe" or "unsubscribe"', {"got": action})
+        raise ApiError(
+            422, "invalid_request", 'action: must be "subscribe" or "unsubscribe"', {"got": action}
         )
-        return
     if action == "auth":
-        await session.send(_error(422, "invalid_request", "already authenticated"))
-        return
+        raise ApiError(422, "invalid_request", "already authenticated")
     symbols = message.get("symbols")
     if symbols is not None and (
         not isinstance(symbols, list) or not all(isinstance(s, str) for s in symbols) or not symbols
     ):
-        await session.send(
-            _error(
-                422,
-                "invalid_request",
-                "symbols: must be a non-empty list of symbols (or omitted: every symbol)",
-            )
+        raise ApiError(
+            422, "invalid_request", "symbols: must be a non-empty list of symbols (or omitted: every symbol)"
         )
+    if symbols is not None:
+        symbols = await run_in_threadpool(_symbols_checked, session.websocket.app, ",".join(symbols))
+    if action == "unsubscribe":
+        session.unsubscribe(symbols)
+        await session.send({"unsubscribed": {"symbols": symbols}})
         return
-    try:
-        if symbols is not None:
-            symbols = await run_in_threadpool(_symbols_checked, session.websocket.app, ",".join(symbols))
-        if action == "unsubscribe":
-            session.unsubscribe(symbols)
-            await session.send({"unsubscribed": {"symbols": symbols}})
-            return
-        after = message.get("after")
-        if after is not None and not isinstance(after, str):
-            raise ApiError(422, "invalid_request", "after: must be a cursor string")
-        await session.subscribe(symbols, parse_after(after))
-    except ApiError as error:
-        await session.send(_error(error.status, error.reason, error.message, error.detail))
+    after = message.get("after")
+    if after is not None and not isinstance(after, str):
+        raise ApiError(422, "invalid_request", "after: must be a cursor string")
+    await session.subscribe(symbols, parse_after(after))

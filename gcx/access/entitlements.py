@@ -2,7 +2,8 @@
 from the client. Every limit here is documented in the OpenAPI description and the README.
 
 Tiers (what you pay for):
-- free: data 15 minutes late everywhere (history, tail, stream), 30 days of history, 60 requests/min;
+- free: data 15 minutes late everywhere (history, tail, stream), 30 days of history, 60 requests/min,
+  one symbol at a time on a stream;
 - member: real time, 1 year of history, 600 requests/min;
 - pro: real time, full history, bulk export (200 exports a UTC day, 2 at a time), 3,000 requests/min.
 
@@ -34,6 +35,9 @@ class Tier:
     """Export requests (GET or HEAD) a key may make per UTC day."""
     concurrent_exports: int = 0
     """Exports a key may have being written at once, across every API process."""
+    stream_symbols: int | None = None
+    """Symbols a stream (SSE, or a WebSocket's subscriptions together) may follow at once; None: any,
+    every symbol included."""
 
     def visible_until(self, now: datetime) -> datetime:
         """The newest instant this tier may see (exclusive)."""
@@ -45,7 +49,9 @@ class Tier:
 
 
 TIERS: dict[str, Tier] = {
-    "free": Tier("free", timedelta(minutes=15), timedelta(days=30), 60, 1_000, bulk_export=False),
+    "free": Tier(
+        "free", timedelta(minutes=15), timedelta(days=30), 60, 1_000, bulk_export=False, stream_symbols=1
+    ),
     "member": Tier("member", timedelta(0), timedelta(days=365), 600, 10_000, bulk_export=False),
     "pro": Tier(
         "pro", timedelta(0), None, 3_000, 50_000, bulk_export=True, exports_per_day=200, concurrent_exports=2

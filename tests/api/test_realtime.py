@@ -20,6 +20,7 @@ from api.models import Page, Trade
 from api.params import decode_cursor
 from api.stream import Subscription, Timeline, TradeEvent, _event, cursor_of, page_body
 from gcx import clock, database
+from gcx.access.entitlements import TIERS
 from tests.api.conftest import bearer, run_async
 
 
@@ -187,7 +188,7 @@ def test_sse_heartbeat_and_free_delay(live_server, auth, feed):
         with httpx.stream(
             "GET",
             f"{live_server.url}/v1/stream/trades",
-            params={"after": cursor_of(0)},
+            params={"after": cursor_of(0), "symbol": busiest_symbols(feed)[0]},  # free: one at a time
             headers=auth("free"),
             timeout=10,
         ) as response:
@@ -229,12 +230,17 @@ def receive(ws, timeout: float = 5.0) -> dict:
     return json.loads(ws.recv(timeout=timeout))
 
 
+def busiest_symbols(feed, count: int = 1) -> list[str]:
+    with database.connect("warehouse", settings=feed.built) as conn:
+        rows = conn.execute(
+            "select symbol from hot.trades group by symbol order by count(*) desc, symbol limit %s", (count,)
+        )
+        return [row[0] for row in rows]
+
+
 def test_websocket_subscribe_and_unsubscribe(live_server, make_key, feed):
     everything = feed.hot()
-    with database.connect("warehouse", settings=feed.built) as conn:
-        symbol = conn.execute(
-            "select symbol from hot.trades group by symbol order by count(*) desc limit 1"
-        ).fetchone()[0]
+    (symbol,) = busiest_symbols(feed)
     expected = feed.hot(symbol=symbol)
     with ws_connect(ws_url(live_server)) as ws:  # a browser: the key in the first message
         ws.send(json.dumps({"action": "auth", "key": make_key("member")}))
@@ -267,7 +273,7 @@ def test_websocket_subscribe_and_unsubscribe(live_server, make_key, feed):
 def test_websocket_bearer_header_and_refusals(live_server, make_key, feed):
     with ws_connect(ws_url(live_server), additional_headers=bearer(make_key("free"))) as ws:
         assert receive(ws)["authenticated"]["tier"] == "free"
-        ws.send(json.dumps({"action": "subscribe", "after": cursor_of(0)}))
+        ws.send(json.dumps({"action": "subscribe", "symbols": busiest_symbols(feed), "after": cursor_of(0)}))
         assert "subscribed" in receive(ws)
         with pytest.raises(TimeoutError):  # free: nothing is 15 minutes old yet
             ws.recv(timeout=1.0)
@@ -277,3 +283,46 @@ def test_websocket_bearer_header_and_refusals(live_server, make_key, feed):
         ws.send(json.dumps({"action": "subscribe"}))
         error = receive(ws)["error"]
         assert error["status"] == 401 and error["reason"] == "missing_key"
+
+
+@pytest.mark.attack("a free key streams every symbol")
+def test_a_free_key_follows_one_symbol_at_a_time(live_server, make_key, feed):
+    key = make_key("free")
+    first, second = busiest_symbols(feed, 2)
+    every = httpx.get(f"{live_server.url}/v1/stream/trades", headers=bearer(key), timeout=10)
+    assert every.status_code == 403 and every.json()["error"]["reason"] == "too_many_symbols"
+    with ws_connect(ws_url(live_server), additional_headers=bearer(key)) as ws:
+        receive(ws)
+        ws.send(json.dumps({"action": "subscribe"}))
+        assert receive(ws)["error"]["reason"] == "too_many_symbols"
+        ws.send(json.dumps({"action": "subscribe", "symbols": [first]}))
+        assert "subscribed" in receive(ws)
+        ws.send(json.dumps({"action": "subscribe", "symbols": [second]}))
+        assert receive(ws)["error"]["reason"] == "too_many_symbols"
+        ws.send(json.dumps({"action": "unsubscribe", "symbols": [first]}))
+        assert "unsubscribed" in receive(ws)
+        ws.send(json.dumps({"action": "subscribe", "symbols": [second]}))
+        assert "subscribed" in receive(ws)
+
+
+@pytest.mark.attack("a free key floods a WebSocket with subscribes")
+def test_websocket_messages_count_against_the_rate_limit_and_are_metered(live_server, make_key, feed):
+    key = make_key("free")
+    limit = TIERS["free"].requests_per_minute
+    with ws_connect(ws_url(live_server), additional_headers=bearer(key)) as ws:
+        receive(ws)  # the handshake counted one request
+        answers = []
+        for _ in range(limit):
+            ws.send(json.dumps({"action": "unsubscribe"}))
+            answers.append(receive(ws))
+    assert all("unsubscribed" in answer for answer in answers[: limit - 1])
+    refused = answers[-1]["error"]
+    assert refused["status"] == 429 and refused["reason"] == "rate_limited"
+    assert 1 <= refused["detail"]["retry_after_s"] <= 120 and refused["detail"]["limit"] == limit
+    live_server.server.config.app.state.meter.flush()
+    with database.connect("warehouse", settings=feed.built) as conn:
+        metered = conn.execute(
+            "select status, count(*) from api.request_log where key_id = %s and method = 'WS' group by status",
+            (key.split("_")[1],),
+        ).fetchall()
+    assert sorted(metered) == [(200, limit - 1), (429, 1)]

@@ -94,6 +94,7 @@ def request_facts(settings: Settings) -> Iterator[dict[str, str]]:
     report run) and removed afterwards."""
     ((day,),) = owner_rows(settings, "select max(trade_date) from marts.fct_trades where venue = 'GCX'")
     ((member_id,),) = owner_rows(settings, "select min(member_id) from marts.member_risk_scores")
+    ((symbol,),) = owner_rows(settings, "select min(symbol) from marts.fct_trades where venue = 'GCX'")
     period = archive.period_of("daily", date(2000, 1, 3))
     folder = archive.report_dir(settings, period)
     folder.mkdir(parents=True, exist_ok=True)
@@ -105,6 +106,7 @@ def request_facts(settings: Settings) -> Iterator[dict[str, str]]:
             "next_day": (day + timedelta(days=1)).isoformat(),
             "day_end": f"{day.isoformat()}T12:00:00Z",
             "member_id": member_id,
+            "symbol": symbol,
             "dataset_id": "ohlcv_1h",
             "kind": "daily",
             "period": period.name,

@@ -93,7 +93,8 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/ohlcv"): Rule("/v1/ohlcv?interval=1h&start={day}&end={day_end}&limit=5"),
     ("GET", "/v1/summary/daily"): Rule("/v1/summary/daily?" + DAY),
     ("GET", "/v1/trades/tail"): Rule("/v1/trades/tail?limit=5"),
-    ("GET", "/v1/stream/trades"): Rule("/v1/stream/trades", streams=True),
+    # one symbol: the free tier follows one at a time
+    ("GET", "/v1/stream/trades"): Rule("/v1/stream/trades?symbol={symbol}", streams=True),
     ("WEBSOCKET", "/v1/ws"): Rule("/v1/ws"),
     ("GET", "/v1/datasets"): Rule("/v1/datasets"),
     # a trading dataset here; every dataset x principal is checked by the dataset matrix below
@@ -352,9 +353,9 @@ def websocket_outcome(client: TestClient, headers: dict[str, str]) -> tuple[int,
     return message["error"]["status"], message
 
 
-def stream_outcome(server: LiveServer, headers: dict[str, str]) -> tuple[int, dict]:
+def stream_outcome(server: LiveServer, path: str, headers: dict[str, str]) -> tuple[int, dict]:
     """An SSE request's status and (for a refusal) body, on a real server: the stream never ends."""
-    with httpx.stream("GET", f"{server.url}/v1/stream/trades", headers=headers, timeout=30) as response:
+    with httpx.stream("GET", f"{server.url}{path}", headers=headers, timeout=30) as response:
         if response.status_code == 200:
             assert response.headers["content-type"].startswith("text/event-stream")
             return 200, {}
@@ -387,7 +388,7 @@ def test_every_route_answers_every_principal_as_the_policy_says(
             if method == "WEBSOCKET":
                 status, body = websocket_outcome(client, headers)
             elif rule.streams and want.status == 200:
-                status, body = stream_outcome(live_server, headers)
+                status, body = stream_outcome(live_server, fill(rule.request, facts), headers)
             else:
                 response = call(client, method, rule, facts, headers)
                 status, body = response.status_code, parse(response)
