@@ -78,7 +78,8 @@ def test_rate_limit_is_429_with_retry_after_and_ratelimit_headers(client, make_k
     refused = client.get("/v1/me", headers=headers)
     assert refused.status_code == 429
     assert refused.json()["error"]["reason"] == "rate_limited"
-    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    # the whole limit sits in this window: it must end, then slide out far enough for one more
+    assert 1 <= int(refused.headers["retry-after"]) <= 2 * ratelimit.WINDOW_S
     assert refused.headers["ratelimit-remaining"] == "0"
 
 
@@ -94,17 +95,37 @@ def test_the_rate_limit_is_one_count_per_key_across_api_processes(client, make_k
         assert client.get("/v1/me", headers=headers).status_code == 429
 
 
-def test_a_rate_limit_window_resets_after_a_minute(client, make_key, built_platform):
+def test_a_rate_limit_starts_afresh_two_minutes_on(client, make_key, built_platform):
     key_id = make_key("free").split("_")[1]
     limit = TIERS["free"].requests_per_minute
     with database.connect("warehouse", settings=built_platform) as conn:
         assert ratelimit.take(conn, key_id, limit).remaining == limit - 1
         conn.execute(
-            "update api.rate_windows set started_at = started_at - interval '61 seconds' where key_id = %s",
+            "update api.rate_windows set started_at = started_at - interval '121 seconds' where key_id = %s",
             (key_id,),
         )
         renewed = ratelimit.take(conn, key_id, limit)
     assert renewed.remaining == limit - 1 and renewed.reset_s == ratelimit.WINDOW_S
+
+
+@pytest.mark.attack("twice the rate limit across a window boundary")
+def test_a_full_minute_just_past_leaves_no_second_burst(client, make_key, built_platform):
+    """A key that spent its limit in the minute that ended a second ago gets the one request that
+    second slid out, not a fresh limit (a fixed window would allow `limit` more at once)."""
+    key_id = make_key("free").split("_")[1]
+    limit = TIERS["free"].requests_per_minute
+    with database.connect("warehouse", settings=built_platform) as conn:
+        ratelimit.take(conn, key_id, limit)
+        conn.execute(
+            "update api.rate_windows set started_at = statement_timestamp() - interval '61 seconds', used = %s"
+            " where key_id = %s",
+            (limit, key_id),
+        )
+        allowed = 0
+        while not (quota := ratelimit.take(conn, key_id, limit)).exceeded:
+            allowed += 1
+    assert 1 <= allowed <= 2
+    assert 1 <= quota.reset_s <= 3  # two more seconds of the old minute slide out for the next one
 
 
 def test_every_request_is_metered_into_the_warehouse(client, api_app, make_key, built_platform):
