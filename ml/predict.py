@@ -1,5 +1,5 @@
 """Scoring with the champion: surveillance alerts and member-risk scores, as frames shaped like
-their warehouse tables (compliance.surveillance_alerts, marts.member_risk_scores; see ml/tables.py).
+their warehouse tables (compliance.surveillance_alerts, compliance.member_risk_scores; see ml/tables.py).
 
 For online use (the API): `load_champion(name, settings)` loads the champion once and keeps it
 (per platform and model name) until `refresh=True` or `load_champion.cache_clear()`;

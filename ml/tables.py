@@ -2,7 +2,7 @@
 
 - ml.surveillance_features, ml.member_risk_features: the feature tables (rebuilt by each run).
 - compliance.surveillance_alerts: one row per alert; a day's rows are replaced when it is re-scored.
-- marts.member_risk_scores: one row per member and day; replaced likewise.
+- compliance.member_risk_scores: one row per member and day; replaced likewise.
 
 Re-scoring a day deletes and inserts that day's rows in one transaction, so a re-run neither
 duplicates nor leaves a half-written day.
@@ -44,8 +44,13 @@ comment on table compliance.surveillance_alerts is
 """
 
 MEMBER_RISK_SCORES_DDL = """
-create schema if not exists marts;
-create table if not exists marts.member_risk_scores (
+create schema if not exists compliance;
+do $$ begin  -- it was in marts, which the BI role reads whole: compliance data belongs in compliance
+    if to_regclass('marts.member_risk_scores') is not null and to_regclass('compliance.member_risk_scores') is null then
+        alter table marts.member_risk_scores set schema compliance;
+    end if;
+end $$;
+create table if not exists compliance.member_risk_scores (
     member_id                   text not null,
     score_date                  date not null,
     horizon_days                integer not null,
@@ -59,14 +64,14 @@ create table if not exists marts.member_risk_scores (
 );
 do $$ begin  -- once, also on a table made before "insufficient history": a missing probability says why
     if not exists (select from pg_constraint where conname = 'member_risk_scores_band_matches_probability') then
-        alter table marts.member_risk_scores alter column probability_settlement_fail drop not null;
-        alter table marts.member_risk_scores drop constraint if exists member_risk_scores_risk_band_check;
-        alter table marts.member_risk_scores add constraint member_risk_scores_band_matches_probability check (
+        alter table compliance.member_risk_scores alter column probability_settlement_fail drop not null;
+        alter table compliance.member_risk_scores drop constraint if exists member_risk_scores_risk_band_check;
+        alter table compliance.member_risk_scores add constraint member_risk_scores_band_matches_probability check (
             risk_band in ('low', 'medium', 'high', 'insufficient_history')
             and (probability_settlement_fail is null) = (risk_band = 'insufficient_history'));
     end if;
 end $$;
-comment on table marts.member_risk_scores is
+comment on table compliance.member_risk_scores is
     'Probability that, of a member''s obligations due in the horizon_days after score_date, one fails (unpaid 5 days after its deadline) or at least two are paid late; gcx_member_risk champion. Only members active at the end of score_date are scored. No probability (risk_band insufficient_history) while no model version has learned from known outcomes.';
 """
 
@@ -181,11 +186,11 @@ def replace_member_scores(conn: psycopg.Connection, days: Iterable[date], scores
     days = sorted(set(days))
     with conn.transaction():
         conn.execute(MEMBER_RISK_SCORES_DDL)
-        conn.execute("delete from marts.member_risk_scores where score_date = any(%s)", (days,))
+        conn.execute("delete from compliance.member_risk_scores where score_date = any(%s)", (days,))
         with conn.cursor() as cursor:
             cursor.executemany(
                 """
-                insert into marts.member_risk_scores (member_id, score_date, horizon_days,
+                insert into compliance.member_risk_scores (member_id, score_date, horizon_days,
                     probability_settlement_fail, risk_band, model_name, model_version, top_factors, scored_at)
                 values (%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s)
                 """,

@@ -221,7 +221,7 @@ def remove_ml_outputs(settings: Settings) -> None:
 
     with database.connect("warehouse", settings=settings) as conn:
         conn.execute("drop schema if exists ml cascade")
-        conn.execute("drop table if exists compliance.surveillance_alerts, marts.member_risk_scores")
+        conn.execute("drop table if exists compliance.surveillance_alerts, compliance.member_risk_scores")
     client = registry.use_platform_tracking(settings)
     for name in (registry.SURVEILLANCE_MODEL, registry.MEMBER_RISK_MODEL):
         if client.search_registered_models(filter_string=f"name = '{name}'"):

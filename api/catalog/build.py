@@ -89,7 +89,7 @@ MODEL_OUTPUTS = (
     ),
     ModelOutput(
         "member_risk_scores",
-        ("marts", "member_risk_scores"),
+        ("compliance", "member_risk_scores"),
         "Each active member's probability that, of its settlement obligations due in the next 7 days, one"
         " fails (unpaid 5 days after its deadline) or two are paid late; scored daily by the champion model"
         " (ml/, calibration measured in its model card), with the factors behind it."

@@ -102,7 +102,7 @@ def member_risk(
     """A member's latest daily risk score and its recent history."""
     try:
         rows = conn.execute(
-            f"select {SCORE_COLUMNS} from marts.member_risk_scores where member_id = %s"
+            f"select {SCORE_COLUMNS} from compliance.member_risk_scores where member_id = %s"
             " order by score_date desc limit %s",
             (member_id, HISTORY_SCORES),
         ).fetchall()
@@ -111,7 +111,7 @@ def member_risk(
     if not rows:
         raise ApiError(404, "unknown_member", f"no risk score for member {member_id!r}")
     history = [_score(row) for row in rows]
-    note_access(request, "marts.member_risk_scores", len(history), {"member_id": member_id})
+    note_access(request, "compliance.member_risk_scores", len(history), {"member_id": member_id})
     return MemberRisk(member_id=member_id, latest=history[0], history=history)
 
 

@@ -47,7 +47,7 @@ def extra_alerts(scored):
 
 
 def scored_day(settings):
-    return warehouse(settings, "select max(score_date) from marts.member_risk_scores")[0][0]
+    return warehouse(settings, "select max(score_date) from compliance.member_risk_scores")[0][0]
 
 
 def test_alerts_are_for_compliance_only(client, auth, scored):
@@ -98,7 +98,7 @@ def test_member_risk_is_the_latest_daily_score(client, auth, scored, fresh_catal
     day): the scores say so instead of a number, and the catalog says why."""
     member_id, score_date, probability, band = warehouse(
         scored,
-        "select member_id, score_date, probability_settlement_fail, risk_band from marts.member_risk_scores"
+        "select member_id, score_date, probability_settlement_fail, risk_band from compliance.member_risk_scores"
         " order by score_date desc, member_id limit 1",
     )[0]
     body = client.get(f"/v1/risk/members/{member_id}", headers=auth("pro", "compliance")).json()
@@ -117,7 +117,7 @@ def test_member_risk_is_the_latest_daily_score(client, auth, scored, fresh_catal
 def test_online_scoring_equals_the_daily_score_of_the_same_features(client, auth, scored):
     member_id, probability, band = warehouse(
         scored,
-        "select s.member_id, s.probability_settlement_fail, s.risk_band from marts.member_risk_scores s"
+        "select s.member_id, s.probability_settlement_fail, s.risk_band from compliance.member_risk_scores s"
         " join ml.member_risk_features f on f.member_id = s.member_id and f.as_of_date = s.score_date"
         " where s.score_date = (select max(as_of_date) from ml.member_risk_features) limit 1",
     )[0]

@@ -145,3 +145,19 @@ def test_gcx_db_bi_role_prints_the_password_once_and_refuses_bad_names(built_pla
             conn.execute("drop owned by gcx_bi_cli_test")
             conn.execute("drop role if exists gcx_bi_cli_test")
         get_settings.cache_clear()
+
+
+@pytest.mark.attack("a BI tool reads the members' settlement-risk scores")
+def test_the_bi_role_cannot_read_the_models_compliance_tables(built_platform, bi_role):
+    """The scores are compliance data: they live in the compliance schema, not in marts (which the
+    BI role reads whole). The built platform has no scores yet: the table is made for this test."""
+    from ml.tables import MEMBER_RISK_SCORES_DDL
+
+    with database.connect("warehouse", settings=built_platform) as conn:
+        conn.execute(MEMBER_RISK_SCORES_DDL)
+    try:
+        with connect_as_bi(built_platform) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("select * from compliance.member_risk_scores limit 1")
+    finally:
+        with database.connect("warehouse", settings=built_platform) as conn:
+            conn.execute("drop table compliance.member_risk_scores")

@@ -93,7 +93,7 @@ def request_facts(settings: Settings) -> Iterator[dict[str, str]]:
     for a day long before the data (the route serves any archived file; building a real one takes a
     report run) and removed afterwards."""
     ((day,),) = owner_rows(settings, "select max(trade_date) from marts.fct_trades where venue = 'GCX'")
-    ((member_id,),) = owner_rows(settings, "select min(member_id) from marts.member_risk_scores")
+    ((member_id,),) = owner_rows(settings, "select min(member_id) from compliance.member_risk_scores")
     ((symbol,),) = owner_rows(settings, "select min(symbol) from marts.fct_trades where venue = 'GCX'")
     period = archive.period_of("daily", date(2000, 1, 3))
     folder = archive.report_dir(settings, period)

@@ -10,7 +10,7 @@ Per model (surveillance, member risk), built by one factory so both follow the s
 - `ml/<model>_evaluation`: scores challenger and champion on the same held-out days and records
   both figures on the challenger's version (tags) and run (metrics);
 - `ml/<model>_champion`: moves `champion` to the challenger only if it beats the champion there;
-- the daily scores (`compliance/surveillance_alerts`, `marts/member_risk_scores`), partitioned by
+- the daily scores (`compliance/surveillance_alerts`, `compliance/member_risk_scores`), partitioned by
   day, with a PSI drift check against the champion's training window (severity WARN).
 """
 
@@ -212,7 +212,7 @@ def build_model_assets(kind: ModelKind) -> list[dg.AssetsDefinition]:
 # --- daily scores --------------------------------------------------------------------------------
 
 ALERTS_KEY = dg.AssetKey(["compliance", "surveillance_alerts"])
-RISK_SCORES_KEY = dg.AssetKey(["marts", "member_risk_scores"])
+RISK_SCORES_KEY = dg.AssetKey(["compliance", "member_risk_scores"])
 
 
 def _scored_days(context: dg.AssetExecutionContext, frame: pd.DataFrame, column: str) -> list[date]:
@@ -268,7 +268,7 @@ def surveillance_alerts(context: dg.AssetExecutionContext, gcx: GcxResource) -> 
     group_name=GROUP,
     owners=OWNERS,
     kinds={"python", "postgres"},
-    metadata={"dagster/table_name": "warehouse.marts.member_risk_scores"},
+    metadata={"dagster/table_name": "warehouse.compliance.member_risk_scores"},
 )
 def member_risk_scores(context: dg.AssetExecutionContext, gcx: GcxResource) -> dg.MaterializeResult:
     """Each active member's probability that, of its obligations due in the 7 days after the day, one

@@ -66,10 +66,10 @@ def test_ml_job_trains_promotes_and_scores(ml_run, built_platform):
 
     with database.connect("warehouse", settings=built_platform) as conn:
         members = conn.execute(
-            "select count(*), count(distinct member_id), min(score_date), max(score_date) from marts.member_risk_scores"
+            "select count(*), count(distinct member_id), min(score_date), max(score_date) from compliance.member_risk_scores"
         ).fetchone()
         bad = conn.execute(
-            "select count(*) from marts.member_risk_scores where probability_settlement_fail is not null"
+            "select count(*) from compliance.member_risk_scores where probability_settlement_fail is not null"
             " or risk_band <> 'insufficient_history' or model_version <> 'none' or horizon_days <> 7"
         ).fetchone()[0]
         notes = dict(conn.execute("select model_name, note from ml.model_status").fetchall())
@@ -107,7 +107,7 @@ def test_re_running_replaces_the_days_and_keeps_alert_ids(ml_run, built_platform
     assert registry.version_by_alias(registry.MEMBER_RISK_MODEL, registry.CHALLENGER, built_platform) is None
     with database.connect("warehouse", settings=built_platform) as conn:
         duplicates = conn.execute(
-            "select count(*) - count(distinct (member_id, score_date)) from marts.member_risk_scores"
+            "select count(*) - count(distinct (member_id, score_date)) from compliance.member_risk_scores"
         ).fetchone()[0]
     assert duplicates == 0
     first_counts = {

@@ -82,7 +82,7 @@ def test_member_risk_says_insufficient_history(one_session):
     with database.connect("warehouse", settings=settings) as conn:
         bands = conn.execute(
             "select risk_band, count(*), count(probability_settlement_fail), count(*) filter"
-            " (where top_factors <> '[]'::jsonb) from marts.member_risk_scores group by 1"
+            " (where top_factors <> '[]'::jsonb) from compliance.member_risk_scores group by 1"
         ).fetchall()
     assert len(bands) == 1
     band, members, with_probability, with_factors = bands[0]
