@@ -62,29 +62,18 @@ def authenticate_request(
 ) -> Principal:
     with request.app.state.pool.connection() as conn:
         if credentials is None:
-            raise refusal(
-                request,
-                conn,
-                ApiError(
-                    401,
-                    "missing_key",
-                    "this route needs an API key: send `Authorization: Bearer <key>` (create one with `gcx keys create`)",
-                    headers={"WWW-Authenticate": "Bearer"},
-                ),
-            )
+            message = "this route needs an API key: send `Authorization: Bearer <key>` (create one with `gcx keys create`)"
+            raise refusal(request, conn, unauthenticated("missing_key", message))
         try:
             principal = authenticate(conn, credentials.credentials)
         except KeyRejected as rejected:
-            raise refusal(
-                request,
-                conn,
-                ApiError(401, rejected.reason, rejected.message, headers={"WWW-Authenticate": "Bearer"}),
-            ) from None
+            raise refusal(request, conn, unauthenticated(rejected.reason, rejected.message)) from None
         admit(request, principal, conn)
     return principal
 
 
 def unauthenticated(reason: str, message: str) -> ApiError:
+    """The 401 of a request without a valid key (or session)."""
     return ApiError(401, reason, message, headers={"WWW-Authenticate": "Bearer"})
 
 
