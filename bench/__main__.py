@@ -25,6 +25,7 @@ BENCHMARKS = [
     "dashboards",
     "reports",
     "ml_models",
+    "audit_chain",
 ]
 RESULTS = Path(__file__).parent / "RESULTS.md"
 

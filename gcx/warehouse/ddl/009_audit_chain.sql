@@ -11,8 +11,7 @@ alter table api.audit_log
     add column if not exists prev_sha256 bytea,
     add column if not exists row_sha256 bytea;
 
--- The end of the chain: one row, locked by each insert until its transaction ends, so that links
--- are made one after another even when API processes write at once.
+-- The end of the chain, as of the last insert statement: what shows rows deleted from the end.
 create table if not exists api.audit_chain_head (
     only_row boolean primary key default true check (only_row),
     seq      bigint not null,
@@ -40,22 +39,38 @@ language sql immutable set search_path = pg_catalog as $$
     )
 $$;
 
+-- Each row links to the newest row of the chain. Writers take turns on an advisory lock held to the
+-- end of their transaction, and each query of a volatile function sees what committed before it, so
+-- links are made one after another even when API processes write at once. The newest row is found
+-- by the unique index on seq: linking costs the same whatever the log's length or the batch's size.
 -- Security definer: the API's role may insert audit rows but not touch the chain's head itself.
 create or replace function api.link_audit_row() returns trigger
 language plpgsql security definer set search_path = pg_catalog as $$
 declare
-    head api.audit_chain_head;
+    newest record;
 begin
-    select * into head from api.audit_chain_head for update;
-    new.seq := head.seq + 1;
+    perform pg_advisory_xact_lock(hashtext('gcx audit chain'));
+    select seq, row_sha256 into newest from api.audit_log where seq is not null order by seq desc limit 1;
+    new.seq := coalesce(newest.seq, 0) + 1;
     new.at := clock_timestamp();
-    new.prev_sha256 := head.sha256;
+    new.prev_sha256 := coalesce(newest.row_sha256, decode(repeat('00', 32), 'hex'));
     new.row_sha256 := api.audit_row_sha256(
         new.prev_sha256, new.seq, new.at, new.request_id, new.key_id, new.role, new.action,
         new.dataset, new.rows, new.parameters
     );
-    update api.audit_chain_head set seq = new.seq, sha256 = new.row_sha256;
     return new;
+end
+$$;
+
+-- Once per insert statement, not per row: one row updated many times in a transaction costs each
+-- update a walk over all its earlier versions.
+create or replace function api.advance_audit_chain_head() returns trigger
+language plpgsql security definer set search_path = pg_catalog as $$
+begin
+    update api.audit_chain_head set (seq, sha256) = (
+        select seq, row_sha256 from api.audit_log where seq is not null order by seq desc limit 1
+    );
+    return null;
 end
 $$;
 
@@ -64,24 +79,25 @@ $$;
 do $$
 declare
     row record;
-    head api.audit_chain_head;
+    prev bytea := decode(repeat('00', 32), 'hex');
+    next_seq bigint := 1;
 begin
     if exists (select from pg_trigger where tgname = 'audit_log_append_only') then
         alter table api.audit_log disable trigger audit_log_append_only;
     end if;
-    for row in select audit_id from api.audit_log where seq is null order by audit_id loop
-        select * into head from api.audit_chain_head for update;
+    for row in select * from api.audit_log where seq is null order by audit_id loop
         update api.audit_log
-        set seq = head.seq + 1,
-            prev_sha256 = head.sha256,
+        set seq = next_seq,
+            prev_sha256 = prev,
             row_sha256 = api.audit_row_sha256(
-                head.sha256, head.seq + 1, at, request_id, key_id, role, action, dataset, rows, parameters
+                prev, next_seq, row.at, row.request_id, row.key_id, row.role, row.action, row.dataset,
+                row.rows, row.parameters
             )
-        where audit_id = row.audit_id;
-        update api.audit_chain_head
-        set seq = head.seq + 1,
-            sha256 = (select row_sha256 from api.audit_log where audit_id = row.audit_id);
+        where audit_id = row.audit_id
+        returning row_sha256 into prev;
+        next_seq := next_seq + 1;
     end loop;
+    update api.audit_chain_head set seq = next_seq - 1, sha256 = prev;
     if exists (select from pg_trigger where tgname = 'audit_log_append_only') then
         alter table api.audit_log enable trigger audit_log_append_only;
     end if;
@@ -91,3 +107,6 @@ $$;
 drop trigger if exists audit_log_link on api.audit_log;
 create trigger audit_log_link before insert on api.audit_log
     for each row execute function api.link_audit_row();
+drop trigger if exists audit_log_head on api.audit_log;
+create trigger audit_log_head after insert on api.audit_log
+    for each statement execute function api.advance_audit_chain_head();
