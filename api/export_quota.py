@@ -39,13 +39,8 @@ def count_export(conn: psycopg.Connection, principal: Principal, now: datetime) 
     if counted is None or counted[0] > quota:
         midnight = datetime.combine(now.date() + timedelta(days=1), time(), UTC)
         retry_after = max(1, math.ceil((midnight - now).total_seconds()))
-        raise ApiError(
-            429,
-            "export_quota_exceeded",
-            f"the {principal.tier.name} tier allows {quota} exports per UTC day; the next day starts in {retry_after} s",
-            {"limit": quota, "retry_after_s": retry_after},
-            headers={"Retry-After": str(retry_after)},
-        )
+        message = f"the {principal.tier.name} tier allows {quota} exports per UTC day; the next day starts in {retry_after} s"
+        raise too_many("export_quota_exceeded", message, quota, retry_after)
 
 
 @contextmanager
@@ -61,10 +56,18 @@ def export_slot(conn: psycopg.Connection, principal: Principal) -> Iterator[None
             finally:
                 conn.execute("select pg_advisory_unlock(hashtext(%s), %s)", (*key, slot))
             return
-    raise ApiError(
+    message = (
+        f"the {principal.tier.name} tier writes {slots} exports at a time for one key; retry when one is done"
+    )
+    raise too_many("too_many_exports", message, slots, SLOT_RETRY_S)
+
+
+def too_many(reason: str, message: str, limit: int, retry_after_s: int) -> ApiError:
+    """The 429 of either limit, in the shape of the rate limit's."""
+    return ApiError(
         429,
-        "too_many_exports",
-        f"the {principal.tier.name} tier writes {slots} exports at a time for one key; retry when one is done",
-        {"limit": slots, "retry_after_s": SLOT_RETRY_S},
-        headers={"Retry-After": str(SLOT_RETRY_S)},
+        reason,
+        message,
+        {"limit": limit, "retry_after_s": retry_after_s},
+        headers={"Retry-After": str(retry_after_s)},
     )
